@@ -1,0 +1,49 @@
+"""Typed settings from the environment (prefix ``KIBAN_``); insecure defaults are refused outside development."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105 (refused in production below)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KIBAN_", env_file=None, extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path.home() / ".local" / "share" / "kiban"
+    database_url: str = ""
+    """URL the application connects with. On PostgreSQL: the app role (no table ownership, no BYPASSRLS)."""
+    migration_database_url: str = ""
+    """URL migrations run with. On PostgreSQL: the owner role of the tables. Defaults to ``database_url``."""
+    app_role: str = "kiban_app"
+    """PostgreSQL role the application connects as; migrations grant it exactly what it needs."""
+    secret_key: str = DEV_SECRET
+    session_max_age_seconds: int = 8 * 3600
+
+    @model_validator(mode="after")
+    def _refuse_insecure_defaults(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+                raise ValueError("KIBAN_SECRET_KEY must be set to a random value of 32+ characters in production")
+            if not self.database_url.startswith("postgresql"):
+                raise ValueError("production runs on PostgreSQL: set KIBAN_DATABASE_URL=postgresql+psycopg://...")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'kiban.sqlite3'}"
+
+    @property
+    def effective_migration_url(self) -> str:
+        return self.migration_database_url or self.effective_database_url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,58 @@
+"""DDL that migrations apply to tenant-owned tables on PostgreSQL: row-level security and the app role's grants.
+
+Kept in one place so every migration isolates tenants the same way, and so the catalog tests check exactly this.
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+from kiban.core.db import TENANT_SETTING
+
+READ_WRITE = "SELECT, INSERT, UPDATE, DELETE"
+APPEND_ONLY = "SELECT, INSERT"
+
+
+def _quote_ident(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"unexpected identifier {name!r}")
+    return f'"{name}"'
+
+
+def app_role() -> str:
+    config = op.get_context().config
+    role = config.attributes.get("app_role") if config is not None else None
+    if not role:
+        from kiban.core.config import get_settings
+
+        role = get_settings().app_role
+    return str(role)
+
+
+def is_postgresql() -> bool:
+    return op.get_bind().dialect.name == "postgresql"
+
+
+def isolate_tenant_table(table: str, privileges: str = READ_WRITE) -> None:
+    """Enable and force RLS on ``table`` with the tenant policy, and grant the app role ``privileges``."""
+    if not is_postgresql():
+        return
+    t = _quote_ident(table)
+    op.execute(f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY")
+    setting = f"current_setting('{TENANT_SETTING}', true)"
+    op.execute(f"CREATE POLICY tenant_isolation ON {t} USING (lg_code = {setting}) WITH CHECK (lg_code = {setting})")
+    grant_app(table, privileges)
+
+
+def grant_app(table: str, privileges: str) -> None:
+    """Grant the app role ``privileges`` on a table (platform tables call this directly)."""
+    if not is_postgresql():
+        return
+    op.execute(f"GRANT {privileges} ON {_quote_ident(table)} TO {_quote_ident(app_role())}")
+
+
+def grant_app_sequences() -> None:
+    if not is_postgresql():
+        return
+    op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {_quote_ident(app_role())}")

@@ -1,0 +1,1 @@
+"""Alembic migrations (run as the table owner role; see ``kiban.core.migrate``)."""
