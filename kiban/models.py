@@ -1,7 +1,10 @@
 """Imports every model module so that ``Base.metadata`` knows every table (migrations, catalog tests).
 
-One line per model module; keep the list append-only.
+One line per model module (kept sorted).
 """
 
 # ruff: noqa: F401
+import kiban.core.audit.models
+import kiban.core.identity.models
+import kiban.core.params.models
 import kiban.core.tenants.models

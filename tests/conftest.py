@@ -12,22 +12,29 @@ migrations run as ``kiban_owner``, exactly as in production.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from kiban.core.db import Database
+from kiban.core.identifiers import find_my_number_candidates
+from kiban.core.logs import configure_logging
 from kiban.core.migrate import upgrade
 from kiban.core.tenants.service import load_catalog
 
 from pgcluster import CI_ADMIN_URL, in_ci, throwaway_cluster, wait_for
+
+pytest_plugins = ["web_site"]
 
 OWNER_ROLE = "kiban_owner"
 APP_ROLE = "kiban_app"
@@ -255,3 +262,24 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, exitstatu
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if in_ci() and _skipped_pg and not hasattr(session.config, "workerinput"):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if _LOG_FILE is not None:
+        _LOG_FILE.flush()
+        leaked = find_my_number_candidates(Path(_LOG_FILE.name).read_text(encoding="utf-8"))
+        if leaked:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            print(f"\nLOG SCAN: {len(leaked)} My-Number-like numbers were logged (see {_LOG_FILE.name})")
+
+
+# --- everything logged during the suite is scanned for My Numbers -------------------------------------------------
+
+_LOG_FILE: IO[str] | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Send every ``kiban`` log line of this test process to one file, scanned when the session ends."""
+    global _LOG_FILE
+    directory = Path(tempfile.gettempdir()) / "kiban-test-logs"
+    directory.mkdir(exist_ok=True)
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    _LOG_FILE = (directory / f"{os.getpid()}-{worker}.jsonl").open("w", encoding="utf-8")
+    configure_logging(_LOG_FILE, level=logging.DEBUG)

@@ -1,0 +1,147 @@
+"""The web skeleton: deny by default, sign-in, the tenant shown on every page, cross-tenant requests refused."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from web_site import A, B, Site
+
+from kiban.core.http.auth import declared_permissions, undeclared_routes
+from kiban.web import app as web_app
+from kiban.web.app import UndeclaredRoutes, create_app
+
+
+def test_every_route_declares_a_permission(site: Site) -> None:
+    routes = site.client.app.routes  # type: ignore[attr-defined]
+    assert undeclared_routes(routes) == []
+    api_routes = [r for r in routes if isinstance(r, APIRoute)]
+    assert len(api_routes) >= 8
+    assert all(declared_permissions(r) for r in api_routes)
+
+
+def test_app_refuses_to_start_with_an_undeclared_route(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    rogue = APIRouter()
+
+    @rogue.get("/api/v1/rogue")
+    def rogue_route() -> dict[str, str]:
+        return {"secret": "data"}
+
+    monkeypatch.setattr(web_app, "ROUTERS", [*web_app.ROUTERS, rogue])
+    with pytest.raises(UndeclaredRoutes, match="/api/v1/rogue"):
+        create_app(site.db.app)
+
+
+def test_health_and_openapi_are_public(site: Site) -> None:
+    health = site.client.get("/health")
+    assert health.status_code == 200
+    assert health.json() == {"status": "ok", "database": site.db.backend}
+    assert health.headers["x-request-id"]
+    assert "/api/v1/me" in site.client.get("/openapi.json").json()["paths"]
+
+
+def test_pages_need_sign_in_and_show_the_municipality(site: Site) -> None:
+    response = site.client.get("/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+    client = site.login("a_school")
+    home = client.get("/")
+    assert home.status_code == 200
+    assert '<div class="tenant" data-testid="tenant-name">千代田区</div>' in home.text
+    assert "教育委員会（学務）" in home.text
+    assert client.get("/api/v1/me").json()["lg_code"] == A
+
+
+def test_wrong_password_is_explained_without_saying_which_field(site: Site) -> None:
+    form = {"lg_code": A, "user_id": "a-school", "password": "not the password"}
+    response = site.client.post("/login", data=form)
+    assert response.status_code == 401
+    assert "団体コード、ユーザーID、パスワードのいずれかが正しくありません" in response.text
+    bad_code = site.client.post("/login", data={**form, "lg_code": "131017"})
+    assert bad_code.status_code == 422
+    assert "検査数字" in bad_code.text
+
+
+def test_api_without_credentials_is_401_and_without_permission_403(site: Site) -> None:
+    assert site.client.get("/api/v1/users").status_code == 401
+    site.login("a_school")
+    denied = site.client.get("/api/v1/users")
+    assert denied.status_code == 403
+    assert "users.manage" in denied.json()["message"]
+
+
+def test_second_factor_is_required_before_anything(site: Site) -> None:
+    person = site.staff["a_all"]
+    form = {"lg_code": A, "user_id": person.user_id, "password": "web test password 1"}
+    response = site.client.post("/login", data=form, follow_redirects=False)
+    assert response.headers["location"].startswith("/login/totp")
+    assert site.client.get("/api/v1/me").status_code == 401
+
+
+SAMPLE_PATH_VALUES = {"lg_code": A, "user_id": "a-admin", "name": "resident_tax.per_capita.municipal"}
+"""Tenant A's ids for every path parameter an API route takes; a new route must add its parameter here."""
+SAMPLE_QUERY = {"on": "2025-04-01"}
+SAMPLE_BODIES = {
+    ("PUT", "/api/v1/tenants/{lg_code}/parameters/{name}"): {
+        "value": 3500,
+        "effective_from": "2026-04-01",
+        "reason": "条例改正",
+    },
+}
+"""A valid body for every API route that takes one, so that only the tenant check can refuse the call."""
+
+
+def test_every_api_route_refuses_the_other_tenants_ids(site: Site) -> None:
+    site.login("b_all")
+    routes = [r for r in site.client.app.routes if isinstance(r, APIRoute) and r.path.startswith("/api/")]  # type: ignore[attr-defined]
+    called = 0
+    for route in routes:
+        params = re.findall(r"{(\w+)}", route.path)
+        if not params:
+            continue
+        missing = [p for p in params if p not in SAMPLE_PATH_VALUES]
+        assert not missing, f"add sample values for {missing} ({route.path})"
+        path = route.path.format(**SAMPLE_PATH_VALUES)
+        for method in route.methods or ():
+            body = SAMPLE_BODIES.get((method, route.path))
+            response = site.client.request(method, path, params=SAMPLE_QUERY, json=body)
+            assert response.status_code in (403, 404), (method, path, response.status_code, response.text)
+            assert "a-admin 職員" not in response.text
+            called += 1
+    assert called >= 1
+    # Routes without ids answer about B only.
+    users = site.client.get("/api/v1/users").json()
+    assert {u["user_id"] for u in users} == {"b-all"}
+    assert site.client.get("/api/v1/me").json()["lg_code"] == B
+
+
+def test_a_tenant_admin_sets_a_municipal_parameter_and_it_is_audited(site: Site) -> None:
+    client = site.login("a_admin")
+    url = f"/api/v1/tenants/{A}/parameters/resident_tax.per_capita.municipal"
+    body = {"value": 3500, "effective_from": "2026-04-01", "reason": "市税条例第24条改正（超過課税）"}
+    assert client.put(url, json=body).status_code == 200
+    after = client.get(url, params={"on": "2026-04-01"}).json()
+    before = client.get(url, params={"on": "2026-03-31"}).json()
+    assert (before["value"], after["value"]) == (3000, 3500)
+    assert after["shown"] == "3,500円"
+    refused = client.put(url, json={**body, "value": 999999})
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"]
+    site.login("a_all")
+    verify = site.client.get("/api/v1/audit/verify").json()
+    assert verify["ok"] is True
+    assert verify["entries"] >= 1
+
+
+def test_denied_requests_are_audited(site: Site) -> None:
+    site.login("a_school")
+    assert site.client.get("/api/v1/users").status_code == 403
+    assert site.client.get("/audit").status_code == 403
+    site.login("a_all")
+    page = site.client.get("/audit")
+    assert page.status_code == 200
+    assert "GET /api/v1/users" in page.text
+    assert "拒否" in page.text
+    assert "正常です" in page.text
