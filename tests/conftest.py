@@ -34,7 +34,7 @@ from kiban.core.tenants.service import load_catalog
 
 from pgcluster import CI_ADMIN_URL, in_ci, throwaway_cluster, wait_for
 
-pytest_plugins = ["web_site"]
+pytest_plugins = ["web_site", "browser"]
 
 OWNER_ROLE = "kiban_owner"
 APP_ROLE = "kiban_app"

@@ -19,7 +19,7 @@ def alembic_config(app_role: str) -> Config:
     return config
 
 
-def upgrade(owner_url: str, app_role: str, revision: str = "heads") -> None:
+def upgrade(owner_url: str, app_role: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` on the database at ``owner_url``."""
     if owner_url.startswith("sqlite:///"):
         Path(owner_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

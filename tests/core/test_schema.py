@@ -86,3 +86,11 @@ def test_the_app_role_cannot_write_another_tenants_rows(pg_db: TestDatabase) -> 
         conn.execute("SELECT set_config('kiban.lg_code', '011002', true)")
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
             conn.execute("INSERT INTO staff_role (lg_code, user_id, role) VALUES ('131016', 'x', 'registry')")
+
+
+def test_migrations_have_a_single_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from kiban.core.migrate import alembic_config
+
+    assert len(ScriptDirectory.from_config(alembic_config("kiban_app")).get_heads()) == 1

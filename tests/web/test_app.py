@@ -7,11 +7,12 @@ import re
 import pytest
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
-from web_site import A, B, Site
 
 from kiban.core.http.auth import declared_permissions, undeclared_routes
 from kiban.web import app as web_app
 from kiban.web.app import UndeclaredRoutes, create_app
+
+from web_site import A, B, Site
 
 
 def test_every_route_declares_a_permission(site: Site) -> None:
