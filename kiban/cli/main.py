@@ -8,6 +8,7 @@ from kiban.cli.audit import audit
 from kiban.cli.db import db
 from kiban.cli.demo import demo
 from kiban.cli.params import params
+from kiban.cli.seed import seed
 from kiban.cli.serve import serve
 from kiban.cli.tenants import tenants
 from kiban.cli.users import users
@@ -19,5 +20,5 @@ def main() -> None:
     """Kiban 自治体基盤 — 全国の市区町村が共同利用する行政基盤"""
 
 
-for command in (db, tenants, users, audit, params, demo, serve):
+for command in (db, tenants, users, audit, params, seed, demo, serve):
     main.add_command(command)
