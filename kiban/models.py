@@ -8,3 +8,4 @@ import kiban.core.audit.models
 import kiban.core.identity.models
 import kiban.core.params.models
 import kiban.core.tenants.models
+import kiban.registry.models

@@ -10,17 +10,18 @@ provision, so it never enters a log).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import RowMapping, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Result
 from sqlalchemy.exc import SQLAlchemyError
 
-from kiban.core.audit.chain import GENESIS, canonical_json, entry_hash
+from kiban.core.audit.chain import GENESIS, HASHED_FIELDS, canonical_json, entry_hash
 from kiban.core.audit.models import AuditEntry, AuditHead
 from kiban.core.context import request_id
 from kiban.core.db import Database, TenantSession
@@ -31,6 +32,15 @@ from kiban.core.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
 SYSTEM_ACTOR = "system"
+OUTCOMES = frozenset({"ok", "denied", "error"})
+_DIGIT_GROUP_SEPARATORS = re.compile(r"(?<=[0-9０-９])[\s\-‐－ー−]+(?=[0-9０-９])")
+
+
+def _refuse_my_number(text: str) -> None:
+    """Raise if ``text`` holds a number passing the My Number check digit, also when written in groups
+    (「6214-9832-0257」). 番号法第19条 limits providing a My Number, so it must never reach the audit log."""
+    if find_my_number_candidates(text) or find_my_number_candidates(_DIGIT_GROUP_SEPARATORS.sub("", text)):
+        raise ValueError("an audit entry must not contain a My Number: use a pseudonymous id")
 
 
 def _insert_head_if_missing(db_session: TenantSession, lg_code: str) -> None:
@@ -60,11 +70,15 @@ def record(
     tenant = lg_code or db_session.lg_code
     if tenant is None or tenant != db_session.lg_code:
         raise PermissionDenied("監査記録は操作する団体のセッションで書き込みます。")
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {sorted(OUTCOMES)}, not {outcome!r}")
     detail_json = canonical_json(detail) if detail is not None else None
-    if find_my_number_candidates(f"{subject or ''} {detail_json or ''}"):
-        raise ValueError("an audit entry must not contain a My Number: use a pseudonymous id")
+    _refuse_my_number(f"{subject or ''}\n{detail_json or ''}")
     _insert_head_if_missing(db_session, tenant)
-    head = db_session.execute(select(AuditHead).where(AuditHead.lg_code == tenant).with_for_update()).scalar_one()
+    # populate_existing: sessions keep objects across commits (expire_on_commit=False), so a head loaded in an
+    # earlier transaction must be re-read under the lock, or the chain would fork.
+    locked = select(AuditHead).where(AuditHead.lg_code == tenant).with_for_update()
+    head = db_session.execute(locked.execution_options(populate_existing=True)).scalar_one()
     fields: dict[str, Any] = {
         "lg_code": tenant,
         "seq": head.seq + 1,
@@ -99,7 +113,9 @@ def record_denied(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Record a refused permission check in a transaction of its own: it stays recorded even when the request
-    that was refused rolls back."""
+    that was refused rolls back. Call it before the request writes anything: on SQLite an open write transaction
+    would hold this one back until the busy timeout, and a failure to record is logged rather than raised (the
+    refusal itself must still reach the caller)."""
     try:
         with database.tenant(lg_code) as s:
             record(s, actor=actor, action=action, purpose=purpose, subject=subject, outcome="denied", detail=detail)
@@ -112,45 +128,71 @@ def record_denied(
 
 @dataclass(frozen=True)
 class VerifyResult:
+    """Outcome of verifying one tenant's chain; ``reason`` is Japanese and names what is wrong."""
+
     lg_code: str
     ok: bool
     entries: int
+    """Entries found valid before the first bad one (all of them when ``ok``)."""
     first_bad_seq: int | None
     reason: str
     head_hash: str
+    """Hash of the last valid entry (GENESIS for an empty chain)."""
 
 
-def _entries(db_session: TenantSession, lg_code: str) -> Iterator[AuditEntry]:
-    query = select(AuditEntry).where(AuditEntry.lg_code == lg_code).order_by(AuditEntry.seq)
-    yield from db_session.scalars(query.execution_options(yield_per=5000))
+_COLUMNS = [AuditEntry.__table__.c[name] for name in (*HASHED_FIELDS, "hash")]
 
 
-def _fields(entry: AuditEntry) -> dict[str, Any]:
-    return {c: getattr(entry, c) for c in AuditEntry.__table__.columns.keys()}  # noqa: SIM118
+def _rows(db_session: TenantSession, lg_code: str) -> Result[Any]:
+    """Every entry of the chain as plain rows in seq order, streamed in batches (no ORM objects: chains run
+    into millions of entries)."""
+    query = select(*_COLUMNS).where(AuditEntry.lg_code == lg_code).order_by(AuditEntry.seq)
+    return db_session.execute(query.execution_options(yield_per=5000))
+
+
+def _broken_link(db_session: TenantSession, row: RowMapping) -> str:
+    """Why ``row`` does not follow the previous entry: it was moved (its prev_hash is another entry's hash), or the
+    link itself was altered."""
+    seq = row["seq"]
+    points_to = db_session.scalar(
+        select(AuditEntry.seq).where(AuditEntry.lg_code == row["lg_code"], AuditEntry.hash == row["prev_hash"])
+    )
+    if points_to is not None:
+        return f"seq {seq} で順序が入れ替わっています（本来は seq {points_to} の次の記録です）。"
+    if entry_hash(dict(row)) != row["hash"]:
+        return f"seq {seq} の内容が改ざんされています（ハッシュ不一致）。"
+    return f"seq {seq} の直前の記録が書き換えられています（連鎖が切れています）。"
 
 
 def verify_chain(db_session: TenantSession, lg_code: str) -> VerifyResult:
-    """Walk the tenant's chain from the start; name the first entry that is missing, altered or out of place,
-    and compare the end with the head."""
-    expected_seq, prev, count = 1, GENESIS, 0
+    """Walk the tenant's chain from seq 1; name the first entry that is missing, altered or out of place, then
+    compare the end with the head (catches entries removed from the end, or all of them)."""
+    expected_seq, prev = 1, GENESIS
 
     def bad(seq: int, reason: str) -> VerifyResult:
-        return VerifyResult(lg_code, False, count, seq, reason, prev)
+        return VerifyResult(lg_code, False, expected_seq - 1, seq, reason, prev)
 
-    for entry in _entries(db_session, lg_code):
-        if entry.seq > expected_seq:
-            return bad(expected_seq, f"seq {expected_seq} が欠落しています（次は seq {entry.seq}）。")
-        if entry.prev_hash != prev:
-            return bad(entry.seq, f"seq {entry.seq} の前の記録が削除・入替されています（連鎖が切れています）。")
-        if entry_hash(_fields(entry)) != entry.hash:
-            return bad(entry.seq, f"seq {entry.seq} の内容が改ざんされています（ハッシュ不一致）。")
-        prev, expected_seq, count = entry.hash, expected_seq + 1, count + 1
+    with _rows(db_session, lg_code) as rows:
+        for row in rows.mappings():
+            seq = row["seq"]
+            if seq > expected_seq:
+                return bad(expected_seq, f"seq {expected_seq} が欠落しています（次の記録は seq {seq}）。")
+            if seq < expected_seq:
+                return bad(seq, f"seq {seq} は連番の範囲外です（seq {expected_seq} が来るはずです）。")
+            if row["prev_hash"] != prev:
+                return bad(seq, _broken_link(db_session, row))
+            if entry_hash(dict(row)) != row["hash"]:
+                return bad(seq, f"seq {seq} の内容が改ざんされています（ハッシュ不一致）。")
+            prev, expected_seq = row["hash"], expected_seq + 1
+    count = expected_seq - 1
     head = db_session.get(AuditHead, lg_code)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS)
     if head_seq > count:
-        return bad(count + 1, f"末尾が切り詰められています（先頭記録は seq {head_seq}、実際は seq {count} まで）。")
-    if head_seq < count or head_hash != prev:
-        return bad(head_seq, "先頭記録（audit_head）が記録と一致しません。")
+        return bad(count + 1, f"末尾が切り詰められています（先頭記録は seq {head_seq}、実際は {count} まで）。")
+    if head_seq < count:
+        return bad(head_seq + 1, f"先頭記録（seq {head_seq}）より後に記録があります（実際は {count} まで）。")
+    if head_hash != prev:
+        return bad(head_seq, f"先頭記録のハッシュが seq {head_seq} と一致しません。")
     return VerifyResult(lg_code, True, count, None, "正常です。", prev)
 
 
@@ -188,7 +230,8 @@ def verify_against_anchor(db_session: TenantSession, anchor: dict[str, Any]) -> 
         return result
     entry = db_session.get(AuditEntry, (lg_code, seq))
     if entry is None:
-        return VerifyResult(lg_code, False, result.entries, seq, f"固定した seq {seq} の記録がありません。", "")
+        reason = f"固定した seq {seq} の記録がありません（記録が削除されています）。"
+        return VerifyResult(lg_code, False, result.entries, seq, reason, result.head_hash)
     if entry.hash != anchored:
         reason = f"seq {seq} のハッシュが固定した値と異なります（記録全体が書き換えられています）。"
         return VerifyResult(lg_code, False, result.entries, seq, reason, entry.hash)

@@ -22,14 +22,14 @@ branch_labels = None
 depends_on = None
 
 PG_TRIGGERS = """
-CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION audit_entry_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'audit_entry is append-only (% refused)', TG_OP;
+    RAISE EXCEPTION '% is append-only (% refused)', TG_TABLE_NAME, TG_OP;
 END $$;
 CREATE TRIGGER audit_entry_no_change BEFORE UPDATE OR DELETE ON audit_entry
-    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+    FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only();
 CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only();
 CREATE FUNCTION audit_head_forward_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'UPDATE' OR NEW.lg_code <> OLD.lg_code OR NEW.seq <> OLD.seq + 1 THEN
@@ -40,7 +40,7 @@ END $$;
 CREATE TRIGGER audit_head_forward BEFORE UPDATE OR DELETE ON audit_head
     FOR EACH ROW EXECUTE FUNCTION audit_head_forward_only();
 CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON audit_head
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only();
 """
 
 SQLITE_TRIGGERS = [
@@ -97,4 +97,4 @@ def downgrade() -> None:
     op.drop_table("audit_head")
     op.drop_table("audit_entry")
     if is_postgresql():
-        op.execute("DROP FUNCTION audit_append_only(); DROP FUNCTION audit_head_forward_only();")
+        op.execute("DROP FUNCTION audit_entry_append_only(); DROP FUNCTION audit_head_forward_only();")
