@@ -62,3 +62,31 @@ def test_seed_writes_a_deterministic_population(tmp_path: Path) -> None:
     first = pl.read_parquet(tmp_path / "a" / "persons.parquet")
     assert first.height == 2000
     assert first.equals(pl.read_parquet(tmp_path / "b" / "persons.parquet"))
+
+
+def test_demo_builds_a_municipality_with_staff_who_can_sign_in(tmp_path: Path) -> None:
+    from kiban.core.db import Database
+    from kiban.core.identity import service
+    from kiban.core.tenants.models import Tenant
+
+    result = CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    database = Database(f"sqlite:///{tmp_path / 'kiban.sqlite3'}")
+    with database.tenant(None) as s:
+        assert s.get_one(Tenant, "131016").active
+    row = next(line for line in result.output.splitlines() if " kansa " in line)
+    password = row.split("│")[3].strip()
+    with database.tenant("131016") as s:
+        assert not service.sign_in(s, user_id="kansa", password=password).needs_second_factor
+    database.dispose()
+
+
+def test_activating_a_prefecture_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'kiban.sqlite3'}"
+    runner = CliRunner()
+    runner.invoke(main, ["db", "upgrade", "--database-url", url])
+    refused = runner.invoke(main, ["tenants", "activate", "130001", "--database-url", url])
+    assert refused.exit_code == 1
+    assert "都道府県は利用団体になれません" in refused.output
+    done = runner.invoke(main, ["tenants", "activate", "011002", "--database-url", url])
+    assert "札幌市（011002）を利用開始にしました" in done.output

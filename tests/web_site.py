@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from kiban.core.config import Settings
 from kiban.core.identity import service
-from kiban.core.identity.permissions import Role
+from kiban.core.identity.permissions import PLATFORM, Role
 from kiban.web.app import create_app
 
 from conftest import TestDatabase
@@ -65,6 +65,7 @@ def site(db: TestDatabase) -> Iterator[Site]:
         "a_school": _add(db, A, "a-school", frozenset({Role.SCHOOL})),
         "a_admin": _add(db, A, "a-admin", frozenset({Role.TENANT_ADMIN})),
         "b_all": _add(db, B, "b-all", MUNICIPAL_ROLES),
+        "operator": _add(db, PLATFORM, "op", frozenset({Role.NATIONAL_OPERATOR})),
     }
     app = create_app(db.app, Settings(environment="test"))
     with TestClient(app) as client:

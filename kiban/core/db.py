@@ -85,6 +85,12 @@ class TenantSession(Session):
         value = self.info.get("lg_code")
         return value if isinstance(value, str) else None
 
+    @property
+    def engine(self) -> Engine:
+        """The engine under this session (to open a separate transaction, e.g. to audit a refusal)."""
+        bind = self.get_bind()
+        return bind.engine if isinstance(bind, Connection) else bind
+
 
 @event.listens_for(TenantSession, "after_begin")
 def _set_tenant_for_transaction(session: Session, transaction: SessionTransaction, connection: Connection) -> None:

@@ -56,3 +56,35 @@ def grant_app_sequences() -> None:
     if not is_postgresql():
         return
     op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {_quote_ident(app_role())}")
+
+
+APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION kiban_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '% is append-only (% refused)', TG_TABLE_NAME, TG_OP;
+END $$;
+"""
+
+
+def make_append_only(table: str) -> None:
+    """Rows of ``table`` may be inserted, never changed or removed: the app role loses UPDATE, DELETE and TRUNCATE,
+    and triggers refuse them for every role (the owner must drop or disable the triggers first, which leaves a
+    trace). Call after ``isolate_tenant_table(table, APPEND_ONLY)``."""
+    t = _quote_ident(table)
+    if is_postgresql():
+        op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {t} FROM {_quote_ident(app_role())}")
+        op.execute(APPEND_ONLY_FUNCTION)
+        op.execute(
+            f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {t} "
+            "FOR EACH ROW EXECUTE FUNCTION kiban_append_only()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {t} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION kiban_append_only()"
+        )
+        return
+    for verb in ("UPDATE", "DELETE"):
+        op.execute(
+            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {t} "
+            f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+        )

@@ -136,11 +136,24 @@ class World:
 
     persons: dict[str, PersonState] = field(default_factory=dict)
     households: dict[str, HouseholdState] = field(default_factory=dict)
+    residents_by_household: dict[str, set[str]] = field(default_factory=dict)
+    """Index kept by ``settle`` / ``unsettle``, so a fold stays linear in the number of events."""
 
     def members(self, household_no: str) -> list[PersonState]:
         """Residents of the household, head first, then by 宛名番号."""
-        found = [p for p in self.persons.values() if p.status is Status.RESIDENT and p.household_no == household_no]
+        found = [self.persons[n] for n in self.residents_by_household.get(household_no, ())]
         return sorted(found, key=lambda p: (p.relationship != HEAD, p.person_no))
+
+    def settle(self, person: PersonState, household_no: str) -> None:
+        """``person`` now lives in ``household_no`` (as a resident)."""
+        self.unsettle(person)
+        person.household_no = household_no
+        self.persons[person.person_no] = person
+        self.residents_by_household.setdefault(household_no, set()).add(person.person_no)
+
+    def unsettle(self, person: PersonState) -> None:
+        """``person`` no longer lives in their household (moved, moved out or died)."""
+        self.residents_by_household.get(person.household_no, set()).discard(person.person_no)
 
 
 def _error(label: str, received: str, fix: str) -> InputError:
@@ -272,7 +285,7 @@ def _arrive(world: World, event: Event) -> None:
         world.households[event.household_no] = HouseholdState(event.household_no, None, address)
     if relationship == HEAD:
         world.households[event.household_no].head = event.person_no
-    world.persons[event.person_no] = PersonState(
+    arrived = PersonState(
         person_no=event.person_no,
         status=Status.RESIDENT,
         household_no=event.household_no,
@@ -287,6 +300,7 @@ def _arrive(world: World, event: Event) -> None:
         address_since=event.effective_date,
         address=address,
     )
+    world.settle(arrived, event.household_no)
 
 
 def _address_text(address: Address) -> str:
@@ -340,7 +354,7 @@ def _move_within(world: World, person: PersonState, event: Event) -> None:
         )
     _hand_over(world, person, _optional_str(event.payload, "new_head_person_no"))
     world.households[target] = HouseholdState(target, person.person_no, address)
-    person.household_no = target
+    world.settle(person, target)
     person.relationship = HEAD
     person.address_since = event.effective_date
     person.address = address
@@ -348,6 +362,7 @@ def _move_within(world: World, person: PersonState, event: Event) -> None:
 
 def _leave(world: World, person: PersonState, event: Event) -> None:
     _hand_over(world, person, _optional_str(event.payload, "new_head_person_no"))
+    world.unsettle(person)
     person.status = Status.DEAD if event.event_type is EventType.DEATH else Status.MOVED_OUT
     person.left_on = event.effective_date
     person.destination = _optional_str(event.payload, "destination")

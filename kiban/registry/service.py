@@ -5,11 +5,13 @@
 Every function takes the tenant's session first and the acting ``Principal``; writes need ``REGISTRY_WRITE``, reads
 ``REGISTRY_READ``; each one writes an audit entry (purpose 「住民記録事務」, subject the 宛名番号 or 世帯番号). Input is
 normalized (フリガナ become full-width katakana) and checked; on any problem an ``InputError`` names the field and
-nothing is written. States are derived from the events (``kiban.registry.events.fold``), re-checked as a whole before
-every write.
+nothing is written. States are derived from the events (``kiban.registry.events.fold``), re-checked before every
+write.
 
-First slice: a write folds all of the tenant's events, and two concurrent writes may race for the same event number
-(one of them then fails on the primary key and rolls back).
+A write or a read about a person or household folds only the closed history of the people and households it
+concerns (``_history``); ``residents_on`` folds the whole municipality (population-wide snapshots belong in a
+columnar batch, still to come). Two concurrent writes may race for the same event number (one of them then fails
+on the primary key and rolls back).
 """
 
 from __future__ import annotations
@@ -19,18 +21,19 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
-from kiban.core.audit.service import record
+from kiban.core.audit.service import authorize, record
 from kiban.core.db import TenantSession
-from kiban.core.errors import FieldError, InputError, NotFound, PermissionDenied
+from kiban.core.errors import FieldError, InputError, NotFound
 from kiban.core.identifiers import validate_postal_code, validate_resident_code
 from kiban.core.identity.permissions import Permission, Principal
 from kiban.core.jtext import FieldKind, normalize
-from kiban.registry.events import HEAD, Address, Event, EventType, PersonState, Status, World, fold
+from kiban.registry.events import HEAD, Address, Event, EventType, PersonState, Status, fold
 from kiban.registry.models import Household, Person, RegistryEvent
 
 PURPOSE = "住民記録事務"
+
 SEXES = {"male": "male", "female": "female", "男": "male", "女": "female", "男性": "male", "女性": "female"}
 T = TypeVar("T")
 
@@ -82,30 +85,53 @@ class _Checks:
         )
 
 
-def _require(db_session: TenantSession, actor: Principal, permission: Permission) -> str:
-    lg_code = db_session.lg_code
-    if lg_code is None or actor.lg_code != lg_code:
-        raise PermissionDenied("住民記録は操作する団体のセッションで扱います。")
-    if not actor.can(permission):
-        raise PermissionDenied(f"この操作には権限（{permission.value}）が必要です。")
-    return lg_code
+def _may_write(db_session: TenantSession, actor: Principal) -> str:
+    return authorize(
+        db_session, actor=actor, permission=Permission.REGISTRY_WRITE, action="registry.write", purpose=PURPOSE
+    )
+
+
+def _may_read(db_session: TenantSession, actor: Principal) -> str:
+    return authorize(
+        db_session, actor=actor, permission=Permission.REGISTRY_READ, action="registry.read", purpose=PURPOSE
+    )
+
+
+def _event(row: RegistryEvent) -> Event:
+    return Event(
+        event_no=row.event_no,
+        event_type=EventType(row.event_type),
+        person_no=row.person_no,
+        household_no=row.household_no,
+        effective_date=row.effective_date,
+        recorded_at=row.recorded_at,
+        payload=json.loads(row.payload),
+        corrects_event_no=row.corrects_event_no,
+    )
 
 
 def _events(db_session: TenantSession) -> list[Event]:
-    rows = db_session.scalars(select(RegistryEvent).order_by(RegistryEvent.event_no))
-    return [
-        Event(
-            event_no=r.event_no,
-            event_type=EventType(r.event_type),
-            person_no=r.person_no,
-            household_no=r.household_no,
-            effective_date=r.effective_date,
-            recorded_at=r.recorded_at,
-            payload=json.loads(r.payload),
-            corrects_event_no=r.corrects_event_no,
+    """The tenant's whole history (population-wide reads only)."""
+    return [_event(r) for r in db_session.scalars(select(RegistryEvent).order_by(RegistryEvent.event_no))]
+
+
+def _history(db_session: TenantSession, *, persons: set[str], households: set[str]) -> list[Event]:
+    """Every event of the given persons and households and, transitively, of every person and household they
+    share an event with. The rules only relate a person to their households' members, so this closed set folds to
+    the same states for them as the whole history would, at the cost of a few indexed queries instead of the
+    whole municipality."""
+    persons, households = {p for p in persons if p}, {h for h in households if h}
+    found: dict[int, Event] = {}
+    while True:
+        query = select(RegistryEvent).where(
+            or_(RegistryEvent.person_no.in_(persons), RegistryEvent.household_no.in_(households))
         )
-        for r in rows
-    ]
+        new = [_event(r) for r in db_session.scalars(query) if r.event_no not in found]
+        if not new:
+            return sorted(found.values(), key=lambda e: e.event_no)
+        found.update((e.event_no, e) for e in new)
+        persons |= {e.person_no for e in new}
+        households |= {e.household_no for e in new}
 
 
 def _next_event_no(db_session: TenantSession) -> int:
@@ -123,11 +149,15 @@ def _append(
     effective_date: date,
     payload: dict[str, Any],
     today: date,
-    events: list[Event],
     person: Person | None = None,
     corrects_event_no: int | None = None,
 ) -> int:
-    """Check the whole history with the new event, then write it (with a new person / household row if needed)."""
+    """Check the history of everyone the new event concerns, with the event, then write it (with a new person /
+    household row if needed)."""
+    related = {person_no, str(payload.get("new_head_person_no") or ""), *payload.get("relationships", {})}
+    events = _history(
+        db_session, persons=related, households={household_no, str(payload.get("new_household_no") or "")}
+    )
     event_no = _next_event_no(db_session)
     candidate = Event(event_no, event_type, person_no, household_no, effective_date, today, payload, corrects_event_no)
     known = db_session.get(Person, (lg_code, person_no))
@@ -174,28 +204,35 @@ def _append(
     return event_no
 
 
-def _household_of(events: list[Event], person_no: str, on: date) -> str:
+def _household_of(db_session: TenantSession, person_no: str, on: date) -> str:
     """The household the person belongs to on ``on`` ("" when unknown: the rules then refuse the event)."""
-    state = fold(events, as_of=on).persons.get(person_no)
+    state = fold(_history(db_session, persons={person_no}, households=set()), as_of=on).persons.get(person_no)
     return state.household_no if state else ""
 
 
+NAME_FIELDS = (
+    ("family_name", FieldKind.NAME, "氏", 100),
+    ("given_name", FieldKind.NAME, "名", 100),
+    ("family_name_kana", FieldKind.KANA, "氏（フリガナ）", 200),
+    ("given_name_kana", FieldKind.KANA, "名（フリガナ）", 200),
+)
+"""Name items (key, width rule, label, maximum length): kana become full-width katakana, names keep what was typed."""
+
+
+def _names(checks: _Checks, given: Mapping[str, str | None]) -> dict[str, str]:
+    """The name items given (None: not given), normalized and checked."""
+    return {
+        key: checks.text(value, kind, label, length)
+        for key, kind, label, length in NAME_FIELDS
+        if (value := given.get(key)) is not None
+    }
+
+
 def _new_person_fields(
-    checks: _Checks,
-    *,
-    family_name: str,
-    given_name: str,
-    family_name_kana: str,
-    given_name_kana: str,
-    birth_date: date,
-    sex: str,
-    today: date,
+    checks: _Checks, names: Mapping[str, str], *, birth_date: date, sex: str, today: date
 ) -> dict[str, str]:
     fields = {
-        "family_name": checks.text(family_name, FieldKind.NAME, "氏", 100),
-        "given_name": checks.text(given_name, FieldKind.NAME, "名", 100),
-        "family_name_kana": checks.text(family_name_kana, FieldKind.KANA, "氏（フリガナ）", 200),
-        "given_name_kana": checks.text(given_name_kana, FieldKind.KANA, "名（フリガナ）", 200),
+        **_names(checks, names),
         "birth_date": checks.date_not_future(birth_date, "生年月日", today).isoformat(),
         "sex": SEXES.get(sex.strip(), ""),
     }
@@ -245,21 +282,18 @@ def register_move_in(
 ) -> int:
     """転入: a person arrives, founding a household (続柄 「世帯主」) or joining one at its address. Returns the
     event number."""
-    lg_code = _require(db_session, actor, Permission.REGISTRY_WRITE)
+    lg_code = _may_write(db_session, actor)
     today = today or date.today()
     checks = _Checks()
     person_no = checks.number(person_no, "宛名番号")
     household_no = checks.number(household_no, "世帯番号")
-    fields = _new_person_fields(
-        checks,
-        family_name=family_name,
-        given_name=given_name,
-        family_name_kana=family_name_kana,
-        given_name_kana=given_name_kana,
-        birth_date=birth_date,
-        sex=sex,
-        today=today,
-    )
+    names = {
+        "family_name": family_name,
+        "given_name": given_name,
+        "family_name_kana": family_name_kana,
+        "given_name_kana": given_name_kana,
+    }
+    fields = _new_person_fields(checks, names, birth_date=birth_date, sex=sex, today=today)
     code = checks.run(lambda: validate_resident_code(resident_code), None) if resident_code else None
     address = checks.address(postal_code, pref_name, city_name, town, banchi)
     rel = checks.text(relationship, FieldKind.NAME, "続柄", 20)
@@ -281,7 +315,6 @@ def register_move_in(
         effective_date=effective_date,
         payload=payload,
         today=today,
-        events=_events(db_session),
         person=_person_row(lg_code, person_no, fields, code),
     )
 
@@ -303,21 +336,18 @@ def register_birth(
     today: date | None = None,
 ) -> int:
     """出生: a child is recorded in an existing household, on its birth date, at the household's address."""
-    lg_code = _require(db_session, actor, Permission.REGISTRY_WRITE)
+    lg_code = _may_write(db_session, actor)
     today = today or date.today()
     checks = _Checks()
     person_no = checks.number(person_no, "宛名番号")
     household_no = checks.number(household_no, "世帯番号")
-    fields = _new_person_fields(
-        checks,
-        family_name=family_name,
-        given_name=given_name,
-        family_name_kana=family_name_kana,
-        given_name_kana=given_name_kana,
-        birth_date=birth_date,
-        sex=sex,
-        today=today,
-    )
+    names = {
+        "family_name": family_name,
+        "given_name": given_name,
+        "family_name_kana": family_name_kana,
+        "given_name_kana": given_name_kana,
+    }
+    fields = _new_person_fields(checks, names, birth_date=birth_date, sex=sex, today=today)
     code = checks.run(lambda: validate_resident_code(resident_code), None) if resident_code else None
     rel = checks.text(relationship, FieldKind.NAME, "続柄", 20)
     if rel == HEAD:
@@ -334,7 +364,6 @@ def register_birth(
         effective_date=birth_date,
         payload=payload,
         today=today,
-        events=_events(db_session),
         person=_person_row(lg_code, person_no, fields, code),
     )
 
@@ -356,7 +385,7 @@ def register_move_within(
 ) -> int:
     """転居: without ``new_household_no`` the person's whole household moves to the new address; with it the person
     alone moves and heads that new household (a head leaving members behind names the new head)."""
-    lg_code = _require(db_session, actor, Permission.REGISTRY_WRITE)
+    lg_code = _may_write(db_session, actor)
     today = today or date.today()
     checks = _Checks()
     person_no = checks.number(person_no, "宛名番号")
@@ -365,7 +394,6 @@ def register_move_within(
     new_head = checks.number(new_head_person_no, "新しい世帯主") if new_head_person_no else None
     checks.date_not_future(effective_date, "異動日", today)
     checks.done()
-    events = _events(db_session)
     payload: dict[str, Any] = {"address": address.to_json(), "status": Status.RESIDENT.value}
     if target is not None:
         payload["new_household_no"] = target
@@ -377,11 +405,10 @@ def register_move_within(
         lg_code=lg_code,
         event_type=EventType.MOVE_WITHIN,
         person_no=person_no,
-        household_no=target or _household_of(events, person_no, effective_date),
+        household_no=target or _household_of(db_session, person_no, effective_date),
         effective_date=effective_date,
         payload=payload,
         today=today,
-        events=events,
     )
 
 
@@ -396,14 +423,13 @@ def _leave(
     today: date | None,
     extra: dict[str, Any],
 ) -> int:
-    lg_code = _require(db_session, actor, Permission.REGISTRY_WRITE)
+    lg_code = _may_write(db_session, actor)
     today = today or date.today()
     checks = _Checks()
     person_no = checks.number(person_no, "宛名番号")
     new_head = checks.number(new_head_person_no, "新しい世帯主") if new_head_person_no else None
     checks.date_not_future(effective_date, "異動日", today)
     checks.done()
-    events = _events(db_session)
     status = Status.DEAD if event_type is EventType.DEATH else Status.MOVED_OUT
     payload: dict[str, Any] = {**extra, "status": status.value}
     if new_head is not None:
@@ -414,11 +440,10 @@ def _leave(
         lg_code=lg_code,
         event_type=event_type,
         person_no=person_no,
-        household_no=_household_of(events, person_no, effective_date),
+        household_no=_household_of(db_session, person_no, effective_date),
         effective_date=effective_date,
         payload=payload,
         today=today,
-        events=events,
     )
 
 
@@ -482,7 +507,7 @@ def change_head(
 ) -> int:
     """世帯主変更: ``new_head_person_no`` becomes 世帯主; ``relationships`` gives other members' new 続柄 (required
     for the former head)."""
-    lg_code = _require(db_session, actor, Permission.REGISTRY_WRITE)
+    lg_code = _may_write(db_session, actor)
     today = today or date.today()
     checks = _Checks()
     household_no = checks.number(household_no, "世帯番号")
@@ -503,7 +528,6 @@ def change_head(
         effective_date=effective_date,
         payload={"relationships": rels},
         today=today,
-        events=_events(db_session),
     )
 
 
@@ -520,35 +544,33 @@ def register_name_change(
     today: date | None = None,
 ) -> int:
     """氏名変更: the names (and their フリガナ) given replace the current ones."""
-    lg_code = _require(db_session, actor, Permission.REGISTRY_WRITE)
+    lg_code = _may_write(db_session, actor)
     today = today or date.today()
     checks = _Checks()
     person_no = checks.number(person_no, "宛名番号")
-    payload: dict[str, Any] = {}
-    for key, value, kind, label, length in (
-        ("family_name", family_name, FieldKind.NAME, "氏", 100),
-        ("given_name", given_name, FieldKind.NAME, "名", 100),
-        ("family_name_kana", family_name_kana, FieldKind.KANA, "氏（フリガナ）", 200),
-        ("given_name_kana", given_name_kana, FieldKind.KANA, "名（フリガナ）", 200),
-    ):
-        if value is not None:
-            payload[key] = checks.text(value, kind, label, length)
+    payload: dict[str, Any] = _names(
+        checks,
+        {
+            "family_name": family_name,
+            "given_name": given_name,
+            "family_name_kana": family_name_kana,
+            "given_name_kana": given_name_kana,
+        },
+    )
     if not payload:
         checks.add("氏名", "", "変更後の氏・名またはフリガナを入力してください。")
     checks.date_not_future(effective_date, "異動日", today)
     checks.done()
-    events = _events(db_session)
     return _append(
         db_session,
         actor=actor,
         lg_code=lg_code,
         event_type=EventType.NAME_CHANGE,
         person_no=person_no,
-        household_no=_household_of(events, person_no, effective_date),
+        household_no=_household_of(db_session, person_no, effective_date),
         effective_date=effective_date,
         payload=payload,
         today=today,
-        events=events,
     )
 
 
@@ -563,18 +585,17 @@ def correct_event(
 ) -> int:
     """誤記修正: record a corrected version of event ``event_no`` (its 異動日 and/or its address). The original stays;
     the correction replaces it in every answer for ``recorded_as_of`` on or after today."""
-    lg_code = _require(db_session, actor, Permission.REGISTRY_WRITE)
+    lg_code = _may_write(db_session, actor)
     today = today or date.today()
-    events = _events(db_session)
-    by_no = {e.event_no: e for e in events}
-    original = by_no.get(event_no)
+    row = db_session.get(RegistryEvent, (lg_code, event_no))
     checks = _Checks()
-    if original is None:
+    if row is None:
         checks.add("異動番号", str(event_no), "記録されている異動の番号を指定してください。")
         checks.done()
-    assert original is not None
-    root = original.corrects_event_no or original.event_no
-    current = max((e for e in events if e.event_no == root or e.corrects_event_no == root), key=lambda e: e.event_no)
+    assert row is not None
+    root = row.corrects_event_no or row.event_no
+    versions = select(RegistryEvent).where(or_(RegistryEvent.event_no == root, RegistryEvent.corrects_event_no == root))
+    current = _event(db_session.scalars(versions.order_by(RegistryEvent.event_no.desc()).limit(1)).one())
     payload = dict(current.payload)
     if address is not None:
         if "address" not in payload:
@@ -599,16 +620,11 @@ def correct_event(
         effective_date=new_date,
         payload=payload,
         today=today,
-        events=events,
         corrects_event_no=root,
     )
 
 
 # --- reads ----------------------------------------------------------------------------------------------------------
-
-
-def _world(db_session: TenantSession, as_of: date | None, recorded_as_of: date | None) -> World:
-    return fold(_events(db_session), as_of=as_of, recorded_as_of=recorded_as_of)
 
 
 def person_state(
@@ -621,10 +637,11 @@ def person_state(
 ) -> PersonState | None:
     """The person's state on 異動日 ``as_of`` (latest when None) as recorded by ``recorded_as_of`` (everything when
     None); None if the person was not yet recorded then. ``NotFound`` if the 宛名番号 is unknown in this tenant."""
-    lg_code = _require(db_session, actor, Permission.REGISTRY_READ)
+    lg_code = _may_read(db_session, actor)
     if db_session.get(Person, (lg_code, person_no)) is None:
         raise NotFound(f"宛名番号「{person_no}」の住民は記録されていません。")
-    state = _world(db_session, as_of, recorded_as_of).persons.get(person_no)
+    history = _history(db_session, persons={person_no}, households=set())
+    state = fold(history, as_of=as_of, recorded_as_of=recorded_as_of).persons.get(person_no)
     detail: dict[str, Any] = {"as_of": as_of.isoformat() if as_of else None}
     if recorded_as_of is not None:
         detail["recorded_as_of"] = recorded_as_of.isoformat()
@@ -636,10 +653,11 @@ def household_members(
     db_session: TenantSession, *, actor: Principal, household_no: str, as_of: date | None = None
 ) -> list[PersonState]:
     """Residents of the household on ``as_of`` (latest when None), head first."""
-    lg_code = _require(db_session, actor, Permission.REGISTRY_READ)
+    lg_code = _may_read(db_session, actor)
     if db_session.get(Household, (lg_code, household_no)) is None:
         raise NotFound(f"世帯番号「{household_no}」の世帯は記録されていません。")
-    members = _world(db_session, as_of, None).members(household_no)
+    history = _history(db_session, persons=set(), households={household_no})
+    members = fold(history, as_of=as_of).members(household_no)
     detail = {"as_of": as_of.isoformat() if as_of else None, "members": len(members)}
     record(
         db_session, actor=actor, action="registry.household.read", purpose=PURPOSE, subject=household_no, detail=detail
@@ -649,8 +667,8 @@ def household_members(
 
 def residents_on(db_session: TenantSession, *, actor: Principal, on: date) -> list[str]:
     """宛名番号 of everyone living in the municipality on ``on``, sorted."""
-    _require(db_session, actor, Permission.REGISTRY_READ)
-    world = _world(db_session, on, None)
+    _may_read(db_session, actor)
+    world = fold(_events(db_session), as_of=on)
     found = sorted(p.person_no for p in world.persons.values() if p.status is Status.RESIDENT)
     record(
         db_session,

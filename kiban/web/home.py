@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from kiban.core.http.auth import require, signed_in
+from kiban.core.http.auth import public, require
 from kiban.core.http.runtime import runtime
 from kiban.core.http.templates import render
 from kiban.core.identity.permissions import Permission, Principal
@@ -22,7 +22,7 @@ class Health(BaseModel):
 
 
 @router.get("/health", tags=["platform"])
-def health(request: Request, principal: Annotated[Principal | None, Depends(require(Permission.PUBLIC))]) -> Health:
+def health(request: Request, principal: Annotated[Principal | None, Depends(public)]) -> Health:
     """Liveness and database reachability (no tenant data)."""
     database = runtime(request).database
     with database.engine.connect() as conn:
@@ -31,5 +31,5 @@ def health(request: Request, principal: Annotated[Principal | None, Depends(requ
 
 
 @router.get("/", include_in_schema=False)
-def home(request: Request, principal: Annotated[Principal | None, Depends(require(Permission.SIGNED_IN))]) -> Response:
-    return render(request, "web/home.html", {}, principal=signed_in(principal))
+def home(request: Request, principal: Annotated[Principal, Depends(require(Permission.SIGNED_IN))]) -> Response:
+    return render(request, "web/home.html", {}, principal=principal)

@@ -270,7 +270,7 @@ def test_a_denial_stays_recorded_when_the_request_rolls_back(db: TestDatabase) -
     # The check comes first (as in every route), then the business change, which fails and rolls back.
     def refused_then_failed() -> None:
         with db.app.tenant(A) as s:
-            service.record_denied(db.app, actor=CLERK, action="GET /api/v1/x", purpose="アクセス制御", lg_code=A)
+            service.record_denied(db.app.engine, actor=CLERK, action="GET /api/v1/x", purpose="アクセス制御", lg_code=A)
             service.record(s, actor=CLERK, action="registry.person.update", purpose="住民記録事務")
             raise RuntimeError("the business change fails")
 

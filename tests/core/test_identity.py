@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kiban.core.errors import InputError, PermissionDenied
 from kiban.core.identity import service
-from kiban.core.identity.models import StaffUser
+from kiban.core.identity.models import ApiToken, StaffUser
 from kiban.core.identity.permissions import PLATFORM, Permission, Role
 
 from conftest import TestDatabase
@@ -115,3 +115,16 @@ def test_bad_user_input_is_explained(db: TestDatabase) -> None:
         service.create_user(s, user_id="山田", display_name=" ", password="short", roles=frozenset({Role.TAX}))
     fields = {e.field for e in caught.value.errors}
     assert fields == {"ユーザーID", "氏名", "パスワード"}
+
+
+def test_only_tenant_admins_issue_tokens_and_refusals_are_audited(db: TestDatabase) -> None:
+    from kiban.core.audit.service import entries
+
+    _user(db, CHIYODA, "school", frozenset({Role.SCHOOL}))
+    with db.app.tenant(CHIYODA) as s:
+        clerk = service.principal_of(s, s.get_one(StaffUser, (CHIYODA, "school")))
+    with db.app.tenant(CHIYODA) as s, pytest.raises(PermissionDenied, match="団体管理者"):
+        service.issue_api_token(s, actor=clerk, name="連携", scopes=frozenset({Permission.SCHOOL_READ}))
+    with db.app.tenant(CHIYODA) as s:
+        assert [(e.actor, e.outcome) for e in entries(s, lg_code=CHIYODA)] == [("school", "denied")]
+        assert s.scalar(select(func.count()).select_from(ApiToken)) == 0

@@ -15,7 +15,7 @@ from kiban.core.db import TenantSession
 from kiban.core.errors import InputError, NotFound, PermissionDenied
 from kiban.core.identity.permissions import Principal, Role, permissions_of
 from kiban.registry import service
-from kiban.registry.events import EVENT_LABELS, Address, EventType, PersonState, Status
+from kiban.registry.events import EVENT_LABELS, Address, EventType, PersonState, Status, fold
 from kiban.registry.models import RegistryEvent
 
 from conftest import TestDatabase
@@ -418,9 +418,13 @@ def test_tenants_are_isolated(db: TestDatabase) -> None:
 def test_permissions_are_checked(db: TestDatabase) -> None:
     with pytest.raises(PermissionDenied), db.app.tenant(A) as s:
         service.register_death(s, actor=READER, person_no="1001", effective_date=date(2025, 1, 1), today=TODAY)
-    with pytest.raises(PermissionDenied), db.app.tenant(A) as s:
+    with pytest.raises(PermissionDenied, match="住民記録担当"), db.app.tenant(A) as s:
         service.residents_on(s, actor=AUDITOR, on=TODAY)
+    with pytest.raises(PermissionDenied, match="他の団体"), db.app.tenant(A) as s:
+        service.residents_on(s, actor=CLERK_B, on=TODAY)
     with db.app.tenant(A) as s:
+        denied = [(e.actor, e.action) for e in entries(s, lg_code=A) if e.outcome == "denied"]
+        assert denied == [("clerkb", "registry.read"), ("audit1", "registry.read"), ("school1", "registry.write")]
         assert service.residents_on(s, actor=READER, on=TODAY) == []
 
 
@@ -438,3 +442,36 @@ def test_reads_and_writes_are_audited(db: TestDatabase) -> None:
         ("registry.residents.list", None, "住民記録事務"),
     ]
     assert log[0].actor == "school1"
+
+
+def test_a_persons_closed_history_folds_like_the_whole_register(db: TestDatabase) -> None:
+    """Reads and writes fold only the people and households an event concerns; the answers must equal a fold of
+    the whole register, also for someone who moved between households and for unrelated households."""
+    _family(db)
+    with db.app.tenant(A) as s:
+        _move_in(s, "2001", "9002", family_name="佐藤", family_name_kana="サトウ")
+        service.register_move_within(
+            s,
+            actor=CLERK,
+            person_no="1003",
+            effective_date=date(2025, 4, 1),
+            new_household_no="9003",
+            postal_code="100-0002",
+            pref_name="東京都",
+            city_name="千代田区",
+            town="皇居外苑",
+            banchi="2-2",
+            today=TODAY,
+        )
+        service.register_death(
+            s, actor=CLERK, person_no="1001", effective_date=date(2026, 1, 5), new_head_person_no="1002", today=TODAY
+        )
+    with db.app.tenant(A) as s:
+        everything = fold(service._events(s))
+        for person_no in ("1001", "1002", "1003", "2001"):
+            assert service.person_state(s, actor=CLERK, person_no=person_no) == everything.persons[person_no]
+        for household_no in ("9001", "9002", "9003"):
+            members = service.household_members(s, actor=CLERK, household_no=household_no)
+            assert members == everything.members(household_no)
+    assert [m.person_no for m in everything.members("9001")] == ["1002"]
+    assert everything.persons["1003"].household_no == "9003"

@@ -12,7 +12,7 @@ from kiban.core.http.auth import declared_permissions, undeclared_routes
 from kiban.web import app as web_app
 from kiban.web.app import UndeclaredRoutes, create_app
 
-from web_site import A, B, Site
+from web_site import PASSWORD, A, B, Site
 
 
 def test_every_route_declares_a_permission(site: Site) -> None:
@@ -81,17 +81,13 @@ def test_second_factor_is_required_before_anything(site: Site) -> None:
     assert site.client.get("/api/v1/me").status_code == 401
 
 
-SAMPLE_PATH_VALUES = {"lg_code": A, "user_id": "a-admin", "name": "resident_tax.per_capita.municipal"}
+SAMPLE_PATH_VALUES = {"lg_code": A, "user_id": "a-admin"}
 """Tenant A's ids for every path parameter an API route takes; a new route must add its parameter here."""
 SAMPLE_QUERY = {"on": "2025-04-01"}
-SAMPLE_BODIES = {
-    ("PUT", "/api/v1/tenants/{lg_code}/parameters/{name}"): {
-        "value": 3500,
-        "effective_from": "2026-04-01",
-        "reason": "条例改正",
-    },
-}
+SAMPLE_BODIES: dict[tuple[str, str], dict[str, object]] = {}
 """A valid body for every API route that takes one, so that only the tenant check can refuse the call."""
+NOT_TENANT_IDS = {"name"}
+"""Path parameters that name something shared by every tenant (a declared parameter), not a tenant's record."""
 
 
 def test_every_api_route_refuses_the_other_tenants_ids(site: Site) -> None:
@@ -99,7 +95,7 @@ def test_every_api_route_refuses_the_other_tenants_ids(site: Site) -> None:
     routes = [r for r in site.client.app.routes if isinstance(r, APIRoute) and r.path.startswith("/api/")]  # type: ignore[attr-defined]
     called = 0
     for route in routes:
-        params = re.findall(r"{(\w+)}", route.path)
+        params = [p for p in re.findall(r"{(\w+)}", route.path) if p not in NOT_TENANT_IDS]
         if not params:
             continue
         missing = [p for p in params if p not in SAMPLE_PATH_VALUES]
@@ -120,13 +116,16 @@ def test_every_api_route_refuses_the_other_tenants_ids(site: Site) -> None:
 
 def test_a_tenant_admin_sets_a_municipal_parameter_and_it_is_audited(site: Site) -> None:
     client = site.login("a_admin")
-    url = f"/api/v1/tenants/{A}/parameters/resident_tax.per_capita.municipal"
+    url = "/api/v1/parameters/resident_tax.per_capita.municipal"
     body = {"value": 3500, "effective_from": "2026-04-01", "reason": "市税条例第24条改正（超過課税）"}
     assert client.put(url, json=body).status_code == 200
     after = client.get(url, params={"on": "2026-04-01"}).json()
     before = client.get(url, params={"on": "2026-03-31"}).json()
     assert (before["value"], after["value"]) == (3000, 3500)
     assert after["shown"] == "3,500円"
+    site.login("b_all")
+    assert site.client.get(url, params={"on": "2026-04-01"}).json()["value"] == 3000  # 札幌市 keeps the national value
+    client = site.login("a_admin")
     refused = client.put(url, json={**body, "value": 999999})
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"]
@@ -146,3 +145,26 @@ def test_denied_requests_are_audited(site: Site) -> None:
     assert "GET /api/v1/users" in page.text
     assert "拒否" in page.text
     assert "正常です" in page.text
+
+
+def test_a_national_operator_sees_the_tenant_catalogue(site: Site) -> None:
+    client = site.login("operator")
+    tenant = client.get(f"/api/v1/tenants/{B}").json()
+    assert (tenant["name"], tenant["kind"], tenant["kyuchi"]) == ("札幌市", "designated_city", 1)
+    assert client.get("/api/v1/tenants/131017").status_code == 422  # wrong check digit, explained
+    page = client.get("/tenants", params={"pref": "13"})
+    assert "千代田区" in page.text
+    assert "札幌市" not in page.text
+    assert '<div class="tenant" data-testid="tenant-name">基盤運用（国）</div>' in page.text
+
+
+def test_sign_out_ends_the_session_and_next_stays_on_this_site(site: Site) -> None:
+    form = {"lg_code": A, "user_id": "a-school", "password": PASSWORD, "next": "//evil.example/"}
+    response = site.client.post("/login", data=form, follow_redirects=False)
+    assert response.headers["location"] == "/"
+    assert site.client.get("/api/v1/me").status_code == 200
+    site.client.post("/logout", follow_redirects=False)
+    cookie = response.cookies.get("kiban_session")
+    assert cookie is not None
+    site.client.cookies.set("kiban_session", cookie)  # even a copy of the old cookie is dead
+    assert site.client.get("/api/v1/me").status_code == 401

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import Engine, RowMapping, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Result
@@ -27,7 +27,7 @@ from kiban.core.context import request_id
 from kiban.core.db import Database, TenantSession
 from kiban.core.errors import PermissionDenied
 from kiban.core.identifiers import find_my_number_candidates
-from kiban.core.identity.permissions import PLATFORM, Principal
+from kiban.core.identity.permissions import PLATFORM, Permission, Principal, missing_permission_message
 from kiban.core.tenants.models import Tenant
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ def record(
 
 
 def record_denied(
-    database: Database,
+    engine: Engine,
     *,
     actor: Principal | None,
     action: str,
@@ -117,10 +117,29 @@ def record_denied(
     would hold this one back until the busy timeout, and a failure to record is logged rather than raised (the
     refusal itself must still reach the caller)."""
     try:
-        with database.tenant(lg_code) as s:
+        with TenantSession(bind=engine, info={"lg_code": lg_code}) as s, s.begin():
             record(s, actor=actor, action=action, purpose=purpose, subject=subject, outcome="denied", detail=detail)
     except SQLAlchemyError:
         log.exception("could not record a refused access", extra={"lg_code": lg_code, "action": action})
+
+
+def authorize(db_session: TenantSession, *, actor: Principal, permission: Permission, action: str, purpose: str) -> str:
+    """The one permission check of services: the session's tenant must be the actor's and the actor must hold
+    ``permission``; a refusal is audited (in its own transaction) and raised as ``PermissionDenied``. Returns the
+    tenant's ``lg_code``."""
+    lg_code = db_session.lg_code
+    if lg_code is None:
+        raise PermissionDenied("団体が指定されていません。団体を選んでから操作してください。")
+    why = None
+    if actor.lg_code != lg_code:
+        why = f"他の団体（{actor.lg_code}）の職員は、この団体（{lg_code}）のデータを扱えません。"
+    elif not actor.can(permission):
+        why = missing_permission_message(permission)
+    if why is not None:
+        detail = {"permission": permission.value, "actor_tenant": actor.lg_code}
+        record_denied(db_session.engine, actor=actor, action=action, purpose=purpose, lg_code=lg_code, detail=detail)
+        raise PermissionDenied(why)
+    return lg_code
 
 
 # --- verification ---------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from kiban.core.audit import service
-from kiban.core.http.auth import require, signed_in, tenant_session
+from kiban.core.http.auth import require, tenant_session
 from kiban.core.http.runtime import NavItem
 from kiban.core.http.templates import render
 from kiban.core.identity.permissions import Permission, Principal
@@ -19,11 +19,10 @@ NAV = [NavItem("監査記録", "/audit", Permission.AUDIT_READ)]
 @router.get("")
 def index(
     request: Request,
-    principal: Annotated[Principal | None, Depends(require(Permission.AUDIT_READ))],
+    principal: Annotated[Principal, Depends(require(Permission.AUDIT_READ))],
     before: int | None = None,
 ) -> Response:
-    p = signed_in(principal)
-    with tenant_session(request, p) as s:
-        result = service.verify_chain(s, p.lg_code)
-        rows = service.entries(s, lg_code=p.lg_code, limit=100, before_seq=before)
-    return render(request, "audit/index.html", {"result": result, "rows": rows}, principal=p)
+    with tenant_session(request, principal) as s:
+        result = service.verify_chain(s, principal.lg_code)
+        rows = service.entries(s, lg_code=principal.lg_code, limit=100, before_seq=before)
+    return render(request, "audit/index.html", {"result": result, "rows": rows}, principal=principal)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
@@ -21,7 +20,7 @@ from kiban.core.db import TenantSession
 from kiban.core.errors import KibanError, PermissionDenied
 from kiban.core.http.runtime import runtime
 from kiban.core.identity import service
-from kiban.core.identity.permissions import Permission, Principal
+from kiban.core.identity.permissions import Permission, Principal, missing_permission_message
 
 SESSION_COOKIE = "kiban_session"
 
@@ -55,38 +54,39 @@ def current_principal(request: Request) -> Principal | None:
     return principal if isinstance(principal, Principal) else None
 
 
-def require(permission: Permission) -> Callable[[Request], Any]:
-    """FastAPI dependency: the caller if they hold ``permission`` (PUBLIC: the caller or None)."""
+def require(permission: Permission) -> Callable[[Request], Principal]:
+    """FastAPI dependency: the caller, if they hold ``permission``; else 401 (not signed in) or 403 (audited)."""
+    if permission is Permission.PUBLIC:
+        raise ValueError("use `public` for routes open to everyone")
 
-    def dependency(request: Request) -> Principal | None:
+    def dependency(request: Request) -> Principal:
         principal = current_principal(request)
-        if permission is Permission.PUBLIC:
-            return principal
         if principal is None:
             raise NotSignedIn("ログインしてください。")
         if not principal.can(permission):
             route = request.scope.get("route")
             path = getattr(route, "path", request.url.path)
             record_denied(
-                runtime(request).database,
+                runtime(request).database.engine,
                 actor=principal,
                 action=f"{request.method} {path}",
                 purpose="アクセス制御",
                 lg_code=principal.lg_code,
                 detail={"permission": permission.value},
             )
-            raise PermissionDenied(f"この操作には権限「{permission.value}」が必要です。")
+            raise PermissionDenied(missing_permission_message(permission))
         return principal
 
     dependency.kiban_permission = permission  # type: ignore[attr-defined]
     return dependency
 
 
-def signed_in(principal: Principal | None) -> Principal:
-    """Narrow the result of a ``require(...)`` dependency other than PUBLIC."""
-    if principal is None:
-        raise NotSignedIn("ログインしてください。")
-    return principal
+def public(request: Request) -> Principal | None:
+    """FastAPI dependency of routes open to everyone (declared like any other permission): the caller, if any."""
+    return current_principal(request)
+
+
+public.kiban_permission = Permission.PUBLIC  # type: ignore[attr-defined]
 
 
 @contextmanager

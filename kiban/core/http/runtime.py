@@ -24,6 +24,8 @@ class Runtime:
     database: Database
     settings: Settings
     nav: list[NavItem] = field(default_factory=list)
+    tenant_names: dict[str, str] = field(default_factory=dict)
+    """Cache of the page header's municipality names (see ``templates.tenant_name``)."""
 
 
 def runtime(request: Request) -> Runtime:

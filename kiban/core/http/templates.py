@@ -14,8 +14,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from kiban.core.dates import to_wareki
-from kiban.core.db import Database
-from kiban.core.http.runtime import runtime
+from kiban.core.http.runtime import Runtime, runtime
 from kiban.core.identity.permissions import PLATFORM, ROLES, Principal
 from kiban.core.money import format_yen
 from kiban.core.tenants.models import Tenant
@@ -44,12 +43,16 @@ def _environment() -> Environment:
     return env
 
 
-def tenant_name(database: Database, lg_code: str) -> str:
+def tenant_name(rt: Runtime, lg_code: str) -> str:
+    """The municipality's name for the page header, read once per process (the catalogue changes only with a
+    release of the package)."""
     if lg_code == PLATFORM:
         return "基盤運用（国）"
-    with database.tenant(None) as s:
-        tenant = s.get(Tenant, lg_code)
-        return tenant.name if tenant else lg_code
+    if lg_code not in rt.tenant_names:
+        with rt.database.tenant(None) as s:
+            tenant = s.get(Tenant, lg_code)
+            rt.tenant_names[lg_code] = tenant.name if tenant else lg_code
+    return rt.tenant_names[lg_code]
 
 
 def render(
@@ -58,7 +61,7 @@ def render(
     rt = runtime(request)
     page: dict[str, Any] = {"request": request, "principal": principal, "nav": [], "tenant_name": None}
     if principal is not None:
-        page["tenant_name"] = tenant_name(rt.database, principal.lg_code)
+        page["tenant_name"] = tenant_name(rt, principal.lg_code)
         page["nav"] = [item for item in rt.nav if item.permission in principal.permissions]
         page["role_labels"] = [ROLES[r].label for r in sorted(principal.roles)]
     page.update(context)

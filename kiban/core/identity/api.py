@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from kiban.core.db import TenantSession
 from kiban.core.errors import NotFound
-from kiban.core.http.auth import require, signed_in, tenant_session
+from kiban.core.http.auth import require, tenant_session
 from kiban.core.identity.models import StaffUser
 from kiban.core.identity.permissions import ROLES, Permission, Principal
 from kiban.core.identity.service import roles_of
@@ -34,32 +34,30 @@ class UserOut(BaseModel):
 
 
 @router.get("/me")
-def me(principal: Annotated[Principal | None, Depends(require(Permission.SIGNED_IN))]) -> Me:
-    p = signed_in(principal)
+def me(principal: Annotated[Principal, Depends(require(Permission.SIGNED_IN))]) -> Me:
     return Me(
-        user_id=p.user_id,
-        display_name=p.display_name,
-        lg_code=p.lg_code,
-        roles=sorted(r.value for r in p.roles),
-        permissions=sorted(x.value for x in p.permissions),
+        user_id=principal.user_id,
+        display_name=principal.display_name,
+        lg_code=principal.lg_code,
+        roles=sorted(r.value for r in principal.roles),
+        permissions=sorted(x.value for x in principal.permissions),
     )
 
 
-UsersManager = Annotated[Principal | None, Depends(require(Permission.USERS_MANAGE))]
+UsersManager = Annotated[Principal, Depends(require(Permission.USERS_MANAGE))]
 
 
 @router.get("/users")
 def list_users(request: Request, principal: UsersManager) -> list[UserOut]:
-    with tenant_session(request, signed_in(principal)) as s:
+    with tenant_session(request, principal) as s:
         users = s.scalars(select(StaffUser).order_by(StaffUser.user_id)).all()
         return [_out(s, u) for u in users]
 
 
 @router.get("/users/{user_id}")
 def get_user(request: Request, principal: UsersManager, user_id: str) -> UserOut:
-    p = signed_in(principal)
-    with tenant_session(request, p) as s:
-        user = s.get(StaffUser, (p.lg_code, user_id))
+    with tenant_session(request, principal) as s:
+        user = s.get(StaffUser, (principal.lg_code, user_id))
         if user is None:
             raise NotFound(f"ユーザーID「{user_id}」の職員はこの団体に登録されていません。")
         return _out(s, user)

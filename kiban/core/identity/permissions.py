@@ -120,6 +120,13 @@ def permissions_of(roles: frozenset[Role]) -> frozenset[Permission]:
     return frozenset(granted)
 
 
+def missing_permission_message(permission: Permission) -> str:
+    """Japanese refusal naming the permission and the roles that grant it, so the user knows whom to ask."""
+    roles = "・".join(spec.label for spec in ROLES.values() if permission in spec.permissions)
+    granted_by = f"（{roles}の役割）" if roles else ""
+    return f"この操作には権限「{permission.value}」{granted_by}が必要です。"
+
+
 def needs_second_factor(roles: frozenset[Role]) -> bool:
     return any(ROLES[r].second_factor for r in roles)
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 from sqlalchemy import select
 
+from kiban.core.audit.service import authorize
 from kiban.core.db import TenantSession
 from kiban.core.errors import FieldError, InputError, PermissionDenied
 from kiban.core.identifiers import is_valid_lg_code
@@ -110,7 +111,8 @@ def create_user(
 
 def roles_of(db_session: TenantSession, user_id: str) -> frozenset[Role]:
     names = db_session.scalars(select(StaffRole.role).where(StaffRole.user_id == user_id))
-    return frozenset(Role(n) for n in names if n in Role._value2member_map_)
+    known = {r.value for r in Role}
+    return frozenset(Role(n) for n in names if n in known)
 
 
 def principal_of(db_session: TenantSession, user: StaffUser) -> Principal:
@@ -241,14 +243,14 @@ def issue_api_token(
     db_session: TenantSession, *, actor: Principal, name: str, scopes: frozenset[Permission], days: int = 90
 ) -> IssuedToken:
     """A token for a system acting on the actor's tenant, with at most the actor's own permissions."""
-    if not actor.can(Permission.USERS_MANAGE):
-        raise PermissionDenied("APIトークンを発行する権限がありません（団体管理者の役割が必要です）。")
+    lg_code = authorize(
+        db_session, actor=actor, permission=Permission.USERS_MANAGE, action="identity.token.issue", purpose="職員管理"
+    )
     excess = sorted(scope.value for scope in scopes if not actor.can(scope) or scope is Permission.PUBLIC)
     if excess:
         raise InputError(FieldError("権限", " ".join(excess), "ご自身が持つ権限の範囲で指定してください。"))
     if not 1 <= days <= 366:
         raise InputError(FieldError("有効日数", str(days), "1日から366日の間で指定してください。"))
-    lg_code = _tenant_of(db_session)
     token_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     token = f"{TOKEN_PREFIX}_{lg_code}_{token_id}_{secret}"

@@ -8,15 +8,15 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from kiban.core.errors import FieldError, InputError, PermissionDenied
-from kiban.core.http.auth import SESSION_COOKIE, require
+from kiban.core.http.auth import SESSION_COOKIE, public
 from kiban.core.http.runtime import runtime
 from kiban.core.http.templates import render
 from kiban.core.identifiers import validate_lg_code
 from kiban.core.identity import service
-from kiban.core.identity.permissions import PLATFORM, Permission, Principal
+from kiban.core.identity.permissions import PLATFORM, Principal
 
 router = APIRouter(include_in_schema=False)
-Public = Annotated[Principal | None, Depends(require(Permission.PUBLIC))]
+Public = Annotated[Principal | None, Depends(public)]
 
 
 def _safe_next(target: str) -> str:

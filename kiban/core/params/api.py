@@ -8,13 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from kiban.core.errors import NotFound
-from kiban.core.http.auth import require, signed_in, tenant_session
+from kiban.core.http.auth import require, tenant_session
 from kiban.core.identity.permissions import Permission, Principal
 from kiban.core.params import service
 from kiban.core.params.catalogue import to_json
 
-router = APIRouter(prefix="/api/v1/tenants/{lg_code}/parameters", tags=["parameters"])
+router = APIRouter(prefix="/api/v1/parameters", tags=["parameters"])
+"""Always the caller's own municipality: the tenant comes from the credentials, never from the request."""
 
 
 class ParameterValue(BaseModel):
@@ -34,24 +34,15 @@ class SetValue(BaseModel):
     effective_until: date | None = None
 
 
-def _own_tenant(principal: Principal, lg_code: str) -> None:
-    """Only the caller's own municipality: another tenant's values are not found, whatever the permission."""
-    if lg_code != principal.lg_code:
-        raise NotFound(f"団体コード「{lg_code}」のパラメータは参照できません。")
-
-
 @router.get("/{name}")
 def get_value(
     request: Request,
-    principal: Annotated[Principal | None, Depends(require(Permission.PARAMETERS_READ))],
-    lg_code: str,
+    principal: Annotated[Principal, Depends(require(Permission.PARAMETERS_READ))],
     name: str,
     on: date,
 ) -> ParameterValue:
-    p = signed_in(principal)
-    _own_tenant(p, lg_code)
     parameter = service.describe(name)
-    with tenant_session(request, p) as s:
+    with tenant_session(request, principal) as s:
         value = service.value(s, name, on)
     return ParameterValue(
         name=name,
@@ -67,17 +58,14 @@ def get_value(
 @router.put("/{name}")
 def set_value(
     request: Request,
-    principal: Annotated[Principal | None, Depends(require(Permission.PARAMETERS_WRITE))],
-    lg_code: str,
+    principal: Annotated[Principal, Depends(require(Permission.PARAMETERS_WRITE))],
     name: str,
     body: SetValue,
 ) -> dict[str, str]:
-    p = signed_in(principal)
-    _own_tenant(p, lg_code)
-    with tenant_session(request, p) as s:
+    with tenant_session(request, principal) as s:
         row = service.set_municipal_value(
             s,
-            actor=p,
+            actor=principal,
             name=name,
             value=body.value,
             effective_from=body.effective_from,

@@ -30,11 +30,9 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import event, func, select
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from kiban.core.audit.service import record
+from kiban.core.audit.service import authorize, record
 from kiban.core.db import TenantSession
 from kiban.core.errors import FieldError, InputError, NotFound, PermissionDenied
 from kiban.core.identifiers import find_my_number_candidates
@@ -310,25 +308,6 @@ def history(db_session: TenantSession, name: str, *, lg_code: str | None = None)
 # --- writing --------------------------------------------------------------------------------------------------------
 
 
-def _record_denial(db_session: TenantSession, *, actor: Principal, lg_code: str, name: str, why: str) -> None:
-    """Audit a refused change in a transaction of its own, so it survives the caller's rollback."""
-    bind = db_session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    try:
-        with TenantSession(bind=engine, info={"lg_code": lg_code}) as denial, denial.begin():
-            record(
-                denial,
-                actor=actor,
-                action=ACTION_SET,
-                purpose=PURPOSE,
-                outcome="denied",
-                detail={"name": name[:100], "why": why},
-                lg_code=lg_code,
-            )
-    except SQLAlchemyError:
-        log.exception("could not audit a refused parameter change", extra={"lg_code": lg_code, "parameter": name})
-
-
 def _value_fix(parameter: Parameter) -> str:
     if parameter.type == "yen":
         return "円単位の整数で入力してください（例：3000）。"
@@ -438,15 +417,9 @@ def set_municipal_value(
       date outside the parameter's period, or an empty reason.
 
     On success the row and an audit record (``parameters.set``) are written in the caller's transaction."""
-    lg_code = db_session.lg_code
-    if lg_code is None:
-        raise PermissionDenied("団体が指定されていません。団体を選んでからパラメータを設定してください。")
-    if not actor.can(Permission.PARAMETERS_WRITE):
-        _record_denial(db_session, actor=actor, lg_code=lg_code, name=name, why="missing parameters.write")
-        raise PermissionDenied("パラメータの設定には団体管理者の権限（parameters.write）が必要です。")
-    if actor.lg_code != lg_code:
-        _record_denial(db_session, actor=actor, lg_code=lg_code, name=name, why=f"actor acts for {actor.lg_code}")
-        raise PermissionDenied(f"他の団体（{lg_code}）のパラメータは設定できません。")
+    lg_code = authorize(
+        db_session, actor=actor, permission=Permission.PARAMETERS_WRITE, action=ACTION_SET, purpose=PURPOSE
+    )
 
     parameter = default_catalogue().get(name)
     typed, errors = _validate(parameter, name, value, effective_from, effective_until, reason)

@@ -34,7 +34,7 @@ class TenantOut(BaseModel):
 @router.get("/{lg_code}")
 def get_tenant(
     request: Request,
-    principal: Annotated[Principal | None, Depends(require(Permission.TENANTS_OPERATE))],
+    principal: Annotated[Principal, Depends(require(Permission.TENANTS_OPERATE))],
     lg_code: str,
 ) -> TenantOut:
     with runtime(request).database.tenant(None) as s:

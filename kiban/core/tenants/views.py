@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from kiban.core.http.auth import require, signed_in
+from kiban.core.http.auth import require
 from kiban.core.http.runtime import NavItem, runtime
 from kiban.core.http.templates import render
 from kiban.core.identity.permissions import Permission, Principal
@@ -19,10 +19,9 @@ NAV = [NavItem("利用団体", "/tenants", Permission.TENANTS_OPERATE)]
 @router.get("")
 def index(
     request: Request,
-    principal: Annotated[Principal | None, Depends(require(Permission.TENANTS_OPERATE))],
+    principal: Annotated[Principal, Depends(require(Permission.TENANTS_OPERATE))],
     pref: str | None = None,
 ) -> Response:
-    p = signed_in(principal)
     with runtime(request).database.tenant(None) as s:
         rows = service.get_all(db_session=s, pref_code=pref)
-    return render(request, "tenants/index.html", {"rows": rows}, principal=p)
+    return render(request, "tenants/index.html", {"rows": rows}, principal=principal)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from kiban.core.schema import APPEND_ONLY, app_role, is_postgresql, isolate_tenant_table
+from kiban.core.schema import APPEND_ONLY, app_role, is_postgresql, isolate_tenant_table, make_append_only
 
 revision = "0002_audit"
 down_revision = "0001_tenants"
@@ -22,14 +22,6 @@ branch_labels = None
 depends_on = None
 
 PG_TRIGGERS = """
-CREATE FUNCTION audit_entry_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only (% refused)', TG_TABLE_NAME, TG_OP;
-END $$;
-CREATE TRIGGER audit_entry_no_change BEFORE UPDATE OR DELETE ON audit_entry
-    FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only();
-CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only();
 CREATE FUNCTION audit_head_forward_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP <> 'UPDATE' OR NEW.lg_code <> OLD.lg_code OR NEW.seq <> OLD.seq + 1 THEN
@@ -40,14 +32,10 @@ END $$;
 CREATE TRIGGER audit_head_forward BEFORE UPDATE OR DELETE ON audit_head
     FOR EACH ROW EXECUTE FUNCTION audit_head_forward_only();
 CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON audit_head
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only();
+    FOR EACH STATEMENT EXECUTE FUNCTION kiban_append_only();
 """
 
 SQLITE_TRIGGERS = [
-    "CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry "
-    "BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only'); END",
-    "CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry "
-    "BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only'); END",
     "CREATE TRIGGER audit_head_forward BEFORE UPDATE ON audit_head "
     "WHEN NEW.lg_code <> OLD.lg_code OR NEW.seq <> OLD.seq + 1 "
     "BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward'); END",
@@ -83,10 +71,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("lg_code", name="pk_audit_head"),
     )
     isolate_tenant_table("audit_entry", APPEND_ONLY)
+    make_append_only("audit_entry")
     isolate_tenant_table("audit_head", "SELECT, INSERT, UPDATE")
     if is_postgresql():
-        op.execute(f'REVOKE UPDATE, DELETE, TRUNCATE ON audit_entry, audit_head FROM "{app_role()}"')
-        op.execute(f'GRANT UPDATE ON audit_head TO "{app_role()}"')
+        op.execute(f'REVOKE DELETE, TRUNCATE ON audit_head FROM "{app_role()}"')
         op.execute(PG_TRIGGERS)
     else:
         for statement in SQLITE_TRIGGERS:
@@ -97,4 +85,4 @@ def downgrade() -> None:
     op.drop_table("audit_head")
     op.drop_table("audit_entry")
     if is_postgresql():
-        op.execute("DROP FUNCTION audit_entry_append_only(); DROP FUNCTION audit_head_forward_only();")
+        op.execute("DROP FUNCTION audit_head_forward_only(); DROP FUNCTION IF EXISTS kiban_append_only() CASCADE;")

@@ -13,30 +13,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from kiban.core.schema import APPEND_ONLY, app_role, is_postgresql, isolate_tenant_table
+from kiban.core.schema import APPEND_ONLY, isolate_tenant_table, make_append_only
 
 revision = "0006_registry"
 down_revision = "0005_core"
 branch_labels = None
 depends_on = None
-
-PG_TRIGGERS = """
-CREATE FUNCTION registry_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION '% is append-only (% refused)', TG_TABLE_NAME, TG_OP;
-END $$;
-CREATE TRIGGER registry_event_no_change BEFORE UPDATE OR DELETE ON registry_event
-    FOR EACH ROW EXECUTE FUNCTION registry_event_append_only();
-CREATE TRIGGER registry_event_no_truncate BEFORE TRUNCATE ON registry_event
-    FOR EACH STATEMENT EXECUTE FUNCTION registry_event_append_only();
-"""
-
-SQLITE_TRIGGERS = [
-    "CREATE TRIGGER registry_event_no_update BEFORE UPDATE ON registry_event "
-    "BEGIN SELECT RAISE(ABORT, 'registry_event is append-only'); END",
-    "CREATE TRIGGER registry_event_no_delete BEFORE DELETE ON registry_event "
-    "BEGIN SELECT RAISE(ABORT, 'registry_event is append-only'); END",
-]
 
 
 def upgrade() -> None:
@@ -87,12 +69,7 @@ def upgrade() -> None:
     isolate_tenant_table("household")
     isolate_tenant_table("person")
     isolate_tenant_table("registry_event", APPEND_ONLY)
-    if is_postgresql():
-        op.execute(f'REVOKE UPDATE, DELETE, TRUNCATE ON registry_event FROM "{app_role()}"')
-        op.execute(PG_TRIGGERS)
-    else:
-        for statement in SQLITE_TRIGGERS:
-            op.execute(statement)
+    make_append_only("registry_event")
 
 
 def downgrade() -> None:
@@ -100,5 +77,3 @@ def downgrade() -> None:
     op.drop_table("registry_event")
     op.drop_table("person")
     op.drop_table("household")
-    if is_postgresql():
-        op.execute("DROP FUNCTION registry_event_append_only();")
