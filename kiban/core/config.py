@@ -10,6 +10,8 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "development-only-secret-do-not-use-in-production"  # noqa: S105 (refused in production below)
+DEV_DATA_KEYS = "dev1:a2liYW4tZGV2ZWxvcG1lbnQtb25seS1kYXRhLWtleSE="  # refused in production below
+DEV_BLIND_INDEX_KEY = "kiban-development-only-blind-index-key"  # refused in production below
 
 
 class Settings(BaseSettings):
@@ -25,12 +27,20 @@ class Settings(BaseSettings):
     """PostgreSQL role the application connects as; migrations grant it exactly what it needs."""
     secret_key: str = DEV_SECRET
     session_max_age_seconds: int = 8 * 3600
+    data_keys: str = DEV_DATA_KEYS
+    """Keys encrypting personal data at rest, ``kid:base64key,...``; the first encrypts (``kiban.core.crypto``)."""
+    blind_index_key: str = DEV_BLIND_INDEX_KEY
+    """Key of the blind indexes (HMAC) that find encrypted values by exact match."""
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:
         if self.environment == "production":
             if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
                 raise ValueError("KIBAN_SECRET_KEY must be set to a random value of 32+ characters in production")
+            if DEV_DATA_KEYS.partition(":")[2] in self.data_keys:
+                raise ValueError("KIBAN_DATA_KEYS must not contain the development key in production")
+            if self.blind_index_key == DEV_BLIND_INDEX_KEY or len(self.blind_index_key) < 32:
+                raise ValueError("KIBAN_BLIND_INDEX_KEY must be set to a random value of 32+ characters in production")
             if not self.database_url.startswith("postgresql"):
                 raise ValueError("production runs on PostgreSQL: set KIBAN_DATABASE_URL=postgresql+psycopg://...")
         return self

@@ -88,3 +88,20 @@ def make_append_only(table: str) -> None:
             f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {t} "
             f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
         )
+
+
+def share_reading_with(table: str, counterpart: str) -> None:
+    """Like ``isolate_tenant_table``, but the tenant named in column ``counterpart`` may also read a row (never
+    write it): for records one municipality hands to another (転出証明書 to the 転入地, 転入通知 back)."""
+    if not is_postgresql():
+        return
+    t, other = _quote_ident(table), _quote_ident(counterpart)
+    setting = f"current_setting('{TENANT_SETTING}', true)"
+    op.execute(f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {t} FORCE ROW LEVEL SECURITY")
+    op.execute(f"CREATE POLICY tenant_read ON {t} FOR SELECT USING (lg_code = {setting} OR {other} = {setting})")
+    op.execute(f"CREATE POLICY tenant_insert ON {t} FOR INSERT WITH CHECK (lg_code = {setting})")
+    op.execute(
+        f"CREATE POLICY tenant_update ON {t} FOR UPDATE USING (lg_code = {setting}) WITH CHECK (lg_code = {setting})"
+    )
+    grant_app(table, "SELECT, INSERT, UPDATE")

@@ -31,6 +31,12 @@ class EventType(StrEnum):
     DEATH = "death"
     CHANGE_HEAD = "change_head"
     NAME_CHANGE = "name_change"
+    HOUSEHOLD_SPLIT = "household_split"
+    HOUSEHOLD_MERGE = "household_merge"
+    OFFICIAL_ENTRY = "official_entry"
+    OFFICIAL_REMOVAL = "official_removal"
+    MOVE_OUT_CANCEL = "move_out_cancel"
+    MIGRATION = "migration"
 
     @property
     def label(self) -> str:
@@ -45,17 +51,36 @@ EVENT_LABELS: dict[EventType, str] = {
     EventType.DEATH: "死亡",
     EventType.CHANGE_HEAD: "世帯主変更",
     EventType.NAME_CHANGE: "氏名変更",
+    EventType.HOUSEHOLD_SPLIT: "世帯分離",
+    EventType.HOUSEHOLD_MERGE: "世帯合併",
+    EventType.OFFICIAL_ENTRY: "職権記載",
+    EventType.OFFICIAL_REMOVAL: "職権消除",
+    EventType.MOVE_OUT_CANCEL: "転出取消",
+    EventType.MIGRATION: "移行",
 }
+"""異動事由 as printed. ``MIGRATION`` (移行) records a person as the legacy system held them when a municipality is
+onboarded (or a synthetic population is seeded): state taken as given, dates included."""
+
+ARRIVALS = frozenset({EventType.MOVE_IN, EventType.BIRTH, EventType.OFFICIAL_ENTRY, EventType.MIGRATION})
+"""Events that create a person's record in the municipality."""
 
 
 class Status(StrEnum):
     RESIDENT = "resident"
     MOVED_OUT = "moved_out"
     DEAD = "dead"
+    REMOVED = "removed"
 
     @property
     def label(self) -> str:
-        return {"resident": "住民", "moved_out": "転出", "dead": "死亡"}[self.value]
+        return {"resident": "住民", "moved_out": "転出", "dead": "死亡", "removed": "消除"}[self.value]
+
+
+LEAVING_STATUS = {
+    EventType.MOVE_OUT: Status.MOVED_OUT,
+    EventType.DEATH: Status.DEAD,
+    EventType.OFFICIAL_REMOVAL: Status.REMOVED,
+}
 
 
 @dataclass(frozen=True)
@@ -121,6 +146,12 @@ class PersonState:
     """異動日 of the 転出 or 死亡."""
     destination: str | None = None
     """転出先 (for a 転出)."""
+    nationality: str = "JPN"
+    """ISO 3166-1 alpha-3; 外国人住民 (住民基本台帳法第30条の45) have another."""
+    residence_status: str | None = None
+    """在留資格 (foreign residents)."""
+    residence_until: date | None = None
+    """在留期間の満了日 (foreign residents)."""
 
 
 @dataclass
@@ -187,12 +218,60 @@ def fold(
     for event in effective_events(events, recorded_as_of=recorded_as_of):
         if as_of is not None and event.effective_date > as_of:
             break
-        try:
-            apply(world, event)
-        except InputError:
-            if strict:
-                raise
+        _apply_or_skip(world, event, strict=strict)
     return world
+
+
+def _apply_or_skip(world: World, event: Event, *, strict: bool) -> None:
+    try:
+        apply(world, event)
+    except InputError:
+        if strict:
+            raise
+
+
+@dataclass(frozen=True)
+class Version:
+    """A person's state from ``valid_from`` (異動日) until the next version's."""
+
+    valid_from: date
+    event_no: int
+    state: PersonState
+
+
+def versions(events: Iterable[Event]) -> dict[str, list[Version]]:
+    """Every person's successive states (as known now): what the ``person_version`` table holds. Several events on
+    one 異動日 give one version (the state at the end of that day)."""
+    world = World()
+    found: dict[str, list[Version]] = {}
+    for event in effective_events(events):
+        concerned = _concerned(world, event)
+        _apply_or_skip(world, event, strict=False)
+        for person_no in concerned:
+            state = world.persons.get(person_no)
+            if state is None:
+                continue
+            history = found.setdefault(person_no, [])
+            if history and history[-1].state == state:
+                continue
+            version = Version(event.effective_date, event.event_no, replace(state))
+            if history and history[-1].valid_from == event.effective_date:
+                history[-1] = version
+            else:
+                history.append(version)
+    return found
+
+
+def _concerned(world: World, event: Event) -> set[str]:
+    """Everyone whose state ``event`` may change: the person, and the residents of every household it touches."""
+    households = {event.household_no, str(event.payload.get("new_household_no") or "")}
+    person = world.persons.get(event.person_no)
+    if person is not None:
+        households.add(person.household_no)
+    concerned = {event.person_no}
+    for household_no in households:
+        concerned |= world.residents_by_household.get(household_no, set())
+    return concerned
 
 
 # --- rules ----------------------------------------------------------------------------------------------------------
@@ -201,29 +280,32 @@ def fold(
 def apply(world: World, event: Event) -> None:
     """Apply one event to ``world`` (in place), or raise ``InputError`` leaving it unchanged."""
     person = world.persons.get(event.person_no)
-    if event.event_type in (EventType.MOVE_IN, EventType.BIRTH):
+    if event.event_type in ARRIVALS:
         _check_new_person(person, event)
-    else:
-        person = _resident(person, event)
-        if event.effective_date < person.birth_date:
-            raise _error(
-                "異動日",
-                event.effective_date.isoformat(),
-                f"生年月日（{person.birth_date.isoformat()}）以降の日付を入力してください。",
-            )
+        _arrive(world, event)
+        return
+    if event.event_type is EventType.MOVE_OUT_CANCEL:
+        _cancel_move_out(world, _moved_out(person, event), event)
+        return
+    person = _resident(person, event)
+    if event.effective_date < person.birth_date:
+        raise _error(
+            "異動日",
+            event.effective_date.isoformat(),
+            f"生年月日（{person.birth_date.isoformat()}）以降の日付を入力してください。",
+        )
     match event.event_type:
-        case EventType.MOVE_IN | EventType.BIRTH:
-            _arrive(world, event)
         case EventType.MOVE_WITHIN:
-            assert person is not None
             _move_within(world, person, event)
-        case EventType.MOVE_OUT | EventType.DEATH:
-            assert person is not None
+        case EventType.HOUSEHOLD_SPLIT:
+            _split(world, person, event)
+        case EventType.HOUSEHOLD_MERGE:
+            _merge(world, person, event)
+        case EventType.MOVE_OUT | EventType.DEATH | EventType.OFFICIAL_REMOVAL:
             _leave(world, person, event)
         case EventType.CHANGE_HEAD:
             _change_head(world, event)
         case EventType.NAME_CHANGE:
-            assert person is not None
             for key in ("family_name", "given_name", "family_name_kana", "given_name_kana"):
                 if key in event.payload:
                     setattr(person, key, str(event.payload[key]))
@@ -246,7 +328,8 @@ def _check_new_person(person: PersonState | None, event: Event) -> None:
         return
     if person.status is Status.DEAD:
         raise _error("宛名番号", event.person_no, _gone(person) + "死亡した人は記録できません。")
-    if event.event_type is EventType.BIRTH or person.status is Status.RESIDENT:
+    returning = event.event_type in (EventType.MOVE_IN, EventType.OFFICIAL_ENTRY)
+    if not returning or person.status is Status.RESIDENT:
         raise _error(
             "宛名番号", event.person_no, "この宛名番号はすでに住民として記録されています。別の番号を指定してください。"
         )
@@ -267,7 +350,11 @@ def _arrive(world: World, event: Event) -> None:
     members = world.members(event.household_no)
     relationship = str(p["relationship"])
     address: Address | None
-    if event.event_type is EventType.BIRTH:
+    if event.event_type is EventType.MIGRATION:
+        address = Address.from_json(p["address"])
+        if relationship == HEAD and household is not None and household.head is not None and members:
+            raise _error("続柄", relationship, "この世帯にはすでに世帯主がいます。世帯主との続柄を入力してください。")
+    elif event.event_type is EventType.BIRTH:
         if not members or household is None:
             raise _error(
                 "世帯番号", event.household_no, "出生した子が入る、住民のいる世帯の世帯番号を指定してください。"
@@ -283,6 +370,8 @@ def _arrive(world: World, event: Event) -> None:
             raise _error("住所", _address_text(address), "世帯の住所と同じ住所を入力してください。")
     if household is None or not members:
         world.households[event.household_no] = HouseholdState(event.household_no, None, address)
+    elif event.event_type is EventType.MIGRATION:
+        world.households[event.household_no].address = address
     if relationship == HEAD:
         world.households[event.household_no].head = event.person_no
     arrived = PersonState(
@@ -296,11 +385,19 @@ def _arrive(world: World, event: Event) -> None:
         given_name_kana=str(p["given_name_kana"]),
         birth_date=date.fromisoformat(str(p["birth_date"])),
         sex=str(p["sex"]),
-        resident_since=event.effective_date,
-        address_since=event.effective_date,
+        resident_since=_date(p, "resident_since") or event.effective_date,
+        address_since=_date(p, "address_since") or event.effective_date,
         address=address,
+        nationality=str(p.get("nationality") or "JPN"),
+        residence_status=_optional_str(p, "residence_status"),
+        residence_until=_date(p, "residence_until"),
     )
     world.settle(arrived, event.household_no)
+
+
+def _date(payload: dict[str, Any], key: str) -> date | None:
+    value = payload.get(key)
+    return None if value is None else date.fromisoformat(str(value))
 
 
 def _address_text(address: Address) -> str:
@@ -363,7 +460,7 @@ def _move_within(world: World, person: PersonState, event: Event) -> None:
 def _leave(world: World, person: PersonState, event: Event) -> None:
     _hand_over(world, person, _optional_str(event.payload, "new_head_person_no"))
     world.unsettle(person)
-    person.status = Status.DEAD if event.event_type is EventType.DEATH else Status.MOVED_OUT
+    person.status = LEAVING_STATUS[event.event_type]
     person.left_on = event.effective_date
     person.destination = _optional_str(event.payload, "destination")
 
@@ -388,3 +485,78 @@ def _change_head(world: World, event: Event) -> None:
         members[person_no].relationship = str(relationship)
     members[event.person_no].relationship = HEAD
     household.head = event.person_no
+
+
+def _split(world: World, person: PersonState, event: Event) -> None:
+    """世帯分離: the person founds a new household at the same address (住所を定めた日 unchanged)."""
+    target = str(event.payload.get("new_household_no") or "")
+    if not target or target == person.household_no or world.members(target):
+        raise _error("新しい世帯番号", target, "住民のいない新しい世帯番号を指定してください。")
+    _hand_over(world, person, _optional_str(event.payload, "new_head_person_no"))
+    world.households[target] = HouseholdState(target, person.person_no, person.address)
+    world.settle(person, target)
+    person.relationship = HEAD
+
+
+def _merge(world: World, person: PersonState, event: Event) -> None:
+    """世帯合併: the person's whole household joins household ``event.household_no`` at the same address;
+    ``relationships`` gives every joining member's 続柄 to that household's head."""
+    source = world.households[person.household_no]
+    target = world.households.get(event.household_no)
+    if target is None or event.household_no == person.household_no or not world.members(event.household_no):
+        raise _error("合併先の世帯番号", event.household_no, "住民のいる別の世帯の世帯番号を指定してください。")
+    if target.address != source.address:
+        raise _error(
+            "合併先の世帯番号",
+            event.household_no,
+            "世帯合併は同じ住所の世帯どうしで行います。住所が違う場合は先に転居を記録してください。",
+        )
+    joining = world.members(person.household_no)
+    relationships: dict[str, Any] = event.payload.get("relationships", {})
+    missing = [m.person_no for m in joining if not str(relationships.get(m.person_no) or "")]
+    if missing or set(relationships) - {m.person_no for m in joining}:
+        raise _error(
+            "続柄",
+            "、".join(missing) or "、".join(sorted(set(relationships) - {m.person_no for m in joining})),
+            "合併する世帯の全員について、合併先の世帯主との続柄を入力してください（それ以外の人は指定できません）。",
+        )
+    if HEAD in relationships.values():
+        raise _error("続柄", HEAD, "合併先の世帯にはすでに世帯主がいます。世帯主との続柄を入力してください。")
+    source.head = None
+    for member in joining:
+        world.settle(member, event.household_no)
+        member.relationship = str(relationships[member.person_no])
+
+
+def _moved_out(person: PersonState | None, event: Event) -> PersonState:
+    if person is None or person.status is not Status.MOVED_OUT:
+        raise _error("宛名番号", event.person_no, "転出が記録されている人の宛名番号を指定してください。")
+    if person.left_on is not None and event.effective_date < person.left_on:
+        raise _error("異動日", event.effective_date.isoformat(), "転出日以降の日付を入力してください。")
+    return person
+
+
+def _cancel_move_out(world: World, person: PersonState, event: Event) -> None:
+    """転出取消: the person did not leave after all and is a resident again, in the household and at the address
+    they left (住民基本台帳法施行令第13条: the 転出 is undone). If that household has residents at another address the
+    cancellation is refused; if its head changed, ``relationship`` gives the person's 続柄 to the new head."""
+    household = world.households[person.household_no]
+    members = world.members(person.household_no)
+    relationship = _optional_str(event.payload, "relationship")
+    if not members:
+        household.head, household.address = person.person_no, person.address
+        person.relationship = HEAD
+    else:
+        if household.address != person.address:
+            raise _error(
+                "宛名番号", event.person_no, "元の世帯はその後転居しています。転出取消ではなく転入を記録してください。"
+            )
+        if person.relationship == HEAD or relationship is not None:
+            if relationship is None or relationship == HEAD:
+                fix = "世帯主が替わっています。新しい世帯主との続柄を入力してください。"
+                raise _error("続柄", relationship or "", fix)
+            person.relationship = relationship
+    person.status = Status.RESIDENT
+    person.left_on = None
+    person.destination = None
+    world.settle(person, person.household_no)

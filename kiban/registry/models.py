@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKeyConstraint, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKeyConstraint, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kiban.core.crypto import EncryptedString
 from kiban.core.db import Base, TenantOwned
 
 
@@ -24,6 +25,7 @@ class Household(TenantOwned, Base):
 
 class Person(TenantOwned, Base):
     __tablename__ = "person"
+    __table_args__ = (Index("ix_person_my_number_index", "lg_code", "my_number_index"),)
 
     person_no: Mapped[str] = mapped_column(String(20), primary_key=True)
     """宛名番号 (internal, pseudonymous: what audit entries name)."""
@@ -36,6 +38,10 @@ class Person(TenantOwned, Base):
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(10))
     """``male`` or ``female`` (as in the synthetic population)."""
+    my_number: Mapped[str | None] = mapped_column(EncryptedString(context="person.my_number", length=200))
+    """個人番号: AES-GCM at rest (``kiban.core.crypto``); never in events, logs or audit details."""
+    my_number_index: Mapped[str | None] = mapped_column(String(64))
+    """Keyed blind index of the 個人番号, for exact lookup without decrypting."""
 
 
 class RegistryEvent(TenantOwned, Base):
@@ -69,3 +75,128 @@ class RegistryEvent(TenantOwned, Base):
     """JSON of the new state items the event sets (address, 続柄, names, status, …)."""
     corrects_event_no: Mapped[int | None] = mapped_column(Integer)
     """For a correction (誤記修正): the event it replaces, from its ``recorded_at`` on."""
+
+
+CURRENT = text("valid_to IS NULL")
+
+
+def search_key(length: int) -> String:
+    """A search column: on PostgreSQL in the "C" collation, so one b-tree index serves both prefix ``LIKE`` and
+    ``ORDER BY`` (whatever the database's default collation)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
+class PersonVersion(TenantOwned, Base):
+    """A person's state from ``valid_from`` (異動日) to ``valid_to`` (exclusive; NULL: still current), as known now.
+
+    Derived from ``registry_event`` (``kiban.registry.events.versions``) and rewritten for the people an event
+    concerns whenever one is recorded, so it is never the record itself: it can be rebuilt from the events at any
+    time. It serves search (current rows), population-wide as-of answers (``valid_from <= D < valid_to``) and the
+    columnar snapshot batch rules read. As-recorded (記録日) questions are answered from the events."""
+
+    __tablename__ = "person_version"
+    __table_args__ = (
+        Index(
+            "ix_person_version_name_kana",
+            "lg_code",
+            "name_kana",
+            postgresql_where=CURRENT,
+            sqlite_where=CURRENT,
+        ),
+        Index(
+            "ix_person_version_name",
+            "lg_code",
+            "name",
+            postgresql_where=CURRENT,
+            sqlite_where=CURRENT,
+        ),
+        Index(
+            "ix_person_version_address",
+            "lg_code",
+            "address_key",
+            postgresql_where=CURRENT,
+            sqlite_where=CURRENT,
+        ),
+        Index("ix_person_version_birth_date", "lg_code", "birth_date", postgresql_where=CURRENT, sqlite_where=CURRENT),
+        Index("ix_person_version_household", "lg_code", "household_no", "valid_from"),
+    )
+
+    person_no: Mapped[str] = mapped_column(String(20), primary_key=True)
+    valid_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    event_no: Mapped[int] = mapped_column(Integer)
+    """The last event of ``valid_from`` that shaped this version."""
+    status: Mapped[str] = mapped_column(String(12))
+    household_no: Mapped[str] = mapped_column(String(20))
+    relationship: Mapped[str] = mapped_column(String(20))
+    family_name: Mapped[str] = mapped_column(String(100))
+    given_name: Mapped[str] = mapped_column(String(100))
+    family_name_kana: Mapped[str] = mapped_column(String(200))
+    given_name_kana: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(search_key(200))
+    """氏 + 名 without space (search key)."""
+    name_kana: Mapped[str] = mapped_column(search_key(400))
+    """フリガナ 氏 + 名 without space, full-width katakana (search key)."""
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10))
+    nationality: Mapped[str] = mapped_column(String(3))
+    residence_status: Mapped[str | None] = mapped_column(String(40))
+    residence_until: Mapped[date | None] = mapped_column(Date)
+    resident_since: Mapped[date] = mapped_column(Date)
+    address_since: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date)
+    destination: Mapped[str | None] = mapped_column(String(200))
+    postal_code: Mapped[str] = mapped_column(String(7))
+    pref_name: Mapped[str] = mapped_column(String(8))
+    city_name: Mapped[str] = mapped_column(String(40))
+    town: Mapped[str] = mapped_column(String(100))
+    banchi: Mapped[str] = mapped_column(String(100))
+    address_key: Mapped[str] = mapped_column(search_key(200))
+    """町域 + 番地 (search key)."""
+
+
+class FeedCursor(TenantOwned, Base):
+    """How far a consuming system (tax, benefits, school, …) has read the registry's change feed."""
+
+    __tablename__ = "registry_feed_cursor"
+
+    consumer: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    """The last ``event_no`` the consumer has processed."""
+    updated_at: Mapped[date] = mapped_column(Date)
+
+
+class TransferCertificate(TenantOwned, Base):
+    """転出証明書 (住民基本台帳法第24条, 施行令第23条): issued by the municipality of departure (``lg_code``) for a
+    転出 to ``to_lg_code``, which may read it (and only it) to register the 転入 (第22条). Cancelled when the 転出 is
+    (転出取消)."""
+
+    __tablename__ = "transfer_certificate"
+
+    certificate_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    to_lg_code: Mapped[str] = mapped_column(String(6), index=True)
+    person_no: Mapped[str] = mapped_column(String(20))
+    """宛名番号 in the municipality of departure."""
+    move_out_event_no: Mapped[int] = mapped_column(Integer)
+    planned_date: Mapped[date] = mapped_column(Date)
+    """転出予定日 (the 転出's 異動日)."""
+    issued_on: Mapped[date] = mapped_column(Date)
+    particulars: Mapped[str] = mapped_column(Text)
+    """JSON of the 記載事項 handed over: names and フリガナ, birth date, sex, 住民票コード, 続柄, 世帯主, address,
+    destination."""
+    my_number: Mapped[str | None] = mapped_column(EncryptedString(context="transfer_certificate.my_number", length=200))
+    cancelled_on: Mapped[date | None] = mapped_column(Date)
+
+
+class TransferArrival(TenantOwned, Base):
+    """The 転入 that used a 転出証明書 (``lg_code`` = municipality of arrival); the municipality of departure reads
+    it as the 転入通知 (住民基本台帳法第9条第1項). One certificate can be used once."""
+
+    __tablename__ = "transfer_arrival"
+
+    from_lg_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    certificate_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    person_no: Mapped[str] = mapped_column(String(20))
+    """宛名番号 given by the municipality of arrival."""
+    event_no: Mapped[int] = mapped_column(Integer)
+    arrived_on: Mapped[date] = mapped_column(Date)

@@ -1,6 +1,8 @@
-"""Registering 異動 and reading the register (住民記録). Verbs: ``register_move_in``, ``register_birth``,
-``register_move_within``, ``register_move_out``, ``register_death``, ``change_head``, ``register_name_change``,
-``correct_event``, ``person_state``, ``household_members``, ``residents_on``.
+"""Registering 異動 and reading one person's or household's record (住民記録). Verbs: ``register_move_in`` (also
+職権記載), ``register_birth``, ``register_move_within``, ``register_household_split``, ``register_household_merge``,
+``register_move_out``, ``register_death``, ``register_official_removal``, ``change_head``, ``register_name_change``,
+``correct_event``, ``person_state``, ``household_members``, ``residents_on`` (転出取消 and the 転出証明書 are in
+``kiban.registry.transfer``).
 
 Every function takes the tenant's session first and the acting ``Principal``; writes need ``REGISTRY_WRITE``, reads
 ``REGISTRY_READ``; each one writes an audit entry (purpose 「住民記録事務」, subject the 宛名番号 or 世帯番号). Input is
@@ -9,136 +11,55 @@ nothing is written. States are derived from the events (``kiban.registry.events.
 write.
 
 A write or a read about a person or household folds only the closed history of the people and households it
-concerns (``_history``); ``residents_on`` folds the whole municipality (population-wide snapshots belong in a
-columnar batch, still to come). Two concurrent writes may race for the same event number (one of them then fails
-on the primary key and rolls back).
+concerns (``kiban.registry.history.closed_history``), and a write rewrites their ``person_version`` rows (states by
+period), which population-wide questions (``residents_on``, search, snapshots) read. Two concurrent writes may race
+for the same event number (one of them then fails on the primary key and rolls back).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
-from kiban.core.audit.service import authorize, record
+from kiban.core.audit.service import record
+from kiban.core.crypto import blind_index
 from kiban.core.db import TenantSession
 from kiban.core.errors import FieldError, InputError, NotFound
-from kiban.core.identifiers import validate_postal_code, validate_resident_code
-from kiban.core.identity.permissions import Permission, Principal
-from kiban.core.jtext import FieldKind, normalize
-from kiban.registry.events import HEAD, Address, Event, EventType, PersonState, Status, fold
-from kiban.registry.models import Household, Person, RegistryEvent
-
-PURPOSE = "住民記録事務"
+from kiban.core.identifiers import validate_my_number, validate_resident_code
+from kiban.core.identity.permissions import Principal
+from kiban.core.jtext import FieldKind
+from kiban.registry.access import PURPOSE, may_read, may_write
+from kiban.registry.checks import Checks
+from kiban.registry.events import HEAD, Address, Event, EventType, PersonState, Status, effective_events, fold, versions
+from kiban.registry.history import closed_history, event_of, next_event_no, rewrite_versions
+from kiban.registry.models import Household, Person, PersonVersion, RegistryEvent
 
 SEXES = {"male": "male", "female": "female", "男": "male", "女": "female", "男性": "male", "女性": "female"}
-T = TypeVar("T")
+MY_NUMBER_CONTEXT = "person.my_number"
 
 
-class _Checks:
-    """Collects every field problem so one ``InputError`` names them all."""
+class DuplicateSuspected(InputError):
+    """A new record's 基本4情報 match an existing person's: held for a clerk to decide, never linked automatically."""
 
-    def __init__(self) -> None:
-        self.errors: list[FieldError] = []
-
-    def run(self, check: Callable[[], T], default: T) -> T:
-        try:
-            return check()
-        except InputError as e:
-            self.errors.extend(e.errors)
-            return default
-
-    def add(self, label: str, received: str, fix: str) -> None:
-        self.errors.append(FieldError(label, received, fix))
-
-    def done(self) -> None:
-        if self.errors:
-            raise InputError(*self.errors)
-
-    def number(self, value: str, label: str) -> str:
-        result = self.run(lambda: normalize(value, FieldKind.DIGITS, field=label), "")
-        if len(result) > 20:
-            self.add(label, value, "20桁以内の数字で入力してください。")
-        return result
-
-    def text(self, value: str, kind: FieldKind, label: str, max_length: int) -> str:
-        result = self.run(lambda: normalize(value, kind, field=label), "")
-        if len(result) > max_length:
-            self.add(label, value, f"{max_length}文字以内で入力してください。")
-        return result
-
-    def date_not_future(self, value: date, label: str, today: date) -> date:
-        if value > today:
-            self.add(label, value.isoformat(), f"今日（{today.isoformat()}）以前の日付を入力してください。")
-        return value
-
-    def address(self, postal_code: str, pref_name: str, city_name: str, town: str, banchi: str) -> Address:
-        return Address(
-            postal_code=self.run(lambda: validate_postal_code(postal_code), ""),
-            pref_name=self.text(pref_name, FieldKind.ADDRESS, "都道府県", 8),
-            city_name=self.text(city_name, FieldKind.ADDRESS, "市区町村", 40),
-            town=self.text(town, FieldKind.ADDRESS, "町域", 100),
-            banchi=self.text(banchi, FieldKind.ADDRESS, "番地", 100),
+    def __init__(self, person_nos: list[str]) -> None:
+        self.person_nos = person_nos
+        super().__init__(
+            FieldError(
+                "基本4情報",
+                "、".join(person_nos),
+                "氏名・生年月日・性別・住所が同じ人（宛名番号 "
+                + "、".join(person_nos)
+                + "）が記録されています。同じ人でないか確かめ、別の人であれば「別人として記録する」を選んで"
+                "もう一度登録してください。同じ人であれば、その人の記録に異動を登録してください。",
+            )
         )
 
 
-def _may_write(db_session: TenantSession, actor: Principal) -> str:
-    return authorize(
-        db_session, actor=actor, permission=Permission.REGISTRY_WRITE, action="registry.write", purpose=PURPOSE
-    )
-
-
-def _may_read(db_session: TenantSession, actor: Principal) -> str:
-    return authorize(
-        db_session, actor=actor, permission=Permission.REGISTRY_READ, action="registry.read", purpose=PURPOSE
-    )
-
-
-def _event(row: RegistryEvent) -> Event:
-    return Event(
-        event_no=row.event_no,
-        event_type=EventType(row.event_type),
-        person_no=row.person_no,
-        household_no=row.household_no,
-        effective_date=row.effective_date,
-        recorded_at=row.recorded_at,
-        payload=json.loads(row.payload),
-        corrects_event_no=row.corrects_event_no,
-    )
-
-
-def _events(db_session: TenantSession) -> list[Event]:
-    """The tenant's whole history (population-wide reads only)."""
-    return [_event(r) for r in db_session.scalars(select(RegistryEvent).order_by(RegistryEvent.event_no))]
-
-
-def _history(db_session: TenantSession, *, persons: set[str], households: set[str]) -> list[Event]:
-    """Every event of the given persons and households and, transitively, of every person and household they
-    share an event with. The rules only relate a person to their households' members, so this closed set folds to
-    the same states for them as the whole history would, at the cost of a few indexed queries instead of the
-    whole municipality."""
-    persons, households = {p for p in persons if p}, {h for h in households if h}
-    found: dict[int, Event] = {}
-    while True:
-        query = select(RegistryEvent).where(
-            or_(RegistryEvent.person_no.in_(persons), RegistryEvent.household_no.in_(households))
-        )
-        new = [_event(r) for r in db_session.scalars(query) if r.event_no not in found]
-        if not new:
-            return sorted(found.values(), key=lambda e: e.event_no)
-        found.update((e.event_no, e) for e in new)
-        persons |= {e.person_no for e in new}
-        households |= {e.household_no for e in new}
-
-
-def _next_event_no(db_session: TenantSession) -> int:
-    return int(db_session.scalar(select(func.coalesce(func.max(RegistryEvent.event_no), 0))) or 0) + 1
-
-
-def _append(
+def append_event(
     db_session: TenantSession,
     *,
     actor: Principal,
@@ -153,12 +74,12 @@ def _append(
     corrects_event_no: int | None = None,
 ) -> int:
     """Check the history of everyone the new event concerns, with the event, then write it (with a new person /
-    household row if needed)."""
+    household row if needed) and rewrite their ``person_version`` rows."""
     related = {person_no, str(payload.get("new_head_person_no") or ""), *payload.get("relationships", {})}
-    events = _history(
+    events = closed_history(
         db_session, persons=related, households={household_no, str(payload.get("new_household_no") or "")}
     )
-    event_no = _next_event_no(db_session)
+    event_no = next_event_no(db_session)
     candidate = Event(event_no, event_type, person_no, household_no, effective_date, today, payload, corrects_event_no)
     known = db_session.get(Person, (lg_code, person_no))
     if known is not None and effective_date < known.birth_date:
@@ -190,7 +111,12 @@ def _append(
         )
     )
     db_session.flush()
-    detail = {"event_no": event_no, "event_type": event_type.value, "effective_date": effective_date.isoformat()}
+    rewrite_versions(db_session, lg_code, [*events, candidate])
+    detail: dict[str, Any] = {
+        "event_no": event_no,
+        "event_type": event_type.value,
+        "effective_date": effective_date.isoformat(),
+    }
     if corrects_event_no is not None:
         detail["corrects_event_no"] = corrects_event_no
     record(
@@ -204,9 +130,9 @@ def _append(
     return event_no
 
 
-def _household_of(db_session: TenantSession, person_no: str, on: date) -> str:
+def household_of(db_session: TenantSession, person_no: str, on: date) -> str:
     """The household the person belongs to on ``on`` ("" when unknown: the rules then refuse the event)."""
-    state = fold(_history(db_session, persons={person_no}, households=set()), as_of=on).persons.get(person_no)
+    state = fold(closed_history(db_session, persons={person_no}, households=set()), as_of=on).persons.get(person_no)
     return state.household_no if state else ""
 
 
@@ -219,7 +145,7 @@ NAME_FIELDS = (
 """Name items (key, width rule, label, maximum length): kana become full-width katakana, names keep what was typed."""
 
 
-def _names(checks: _Checks, given: Mapping[str, str | None]) -> dict[str, str]:
+def _names(checks: Checks, given: Mapping[str, str | None]) -> dict[str, str]:
     """The name items given (None: not given), normalized and checked."""
     return {
         key: checks.text(value, kind, label, length)
@@ -229,7 +155,7 @@ def _names(checks: _Checks, given: Mapping[str, str | None]) -> dict[str, str]:
 
 
 def _new_person_fields(
-    checks: _Checks, names: Mapping[str, str], *, birth_date: date, sex: str, today: date
+    checks: Checks, names: Mapping[str, str], *, birth_date: date, sex: str, today: date
 ) -> dict[str, str]:
     fields = {
         **_names(checks, names),
@@ -241,8 +167,83 @@ def _new_person_fields(
     return fields
 
 
-def _person_row(lg_code: str, person_no: str, fields: dict[str, str], resident_code: str | None) -> Person:
-    return Person(
+def _identifiers(checks: Checks, resident_code: str | None, my_number: str | None) -> tuple[str | None, str | None]:
+    code = checks.run(lambda: validate_resident_code(resident_code), None) if resident_code else None
+    number = checks.run(lambda: validate_my_number(my_number), None) if my_number else None
+    return code, number
+
+
+def _foreigner(
+    checks: Checks, nationality: str, residence_status: str | None, residence_until: date | None
+) -> dict[str, str]:
+    """国籍 and, for 外国人住民 (住民基本台帳法第30条の45), 在留資格 and 在留期間の満了日, which they must have."""
+    code = checks.text(nationality or "JPN", FieldKind.ALNUM, "国籍", 3).upper()
+    if len(code) != 3 or not code.isalpha():
+        checks.add("国籍", nationality, "ISO 3166 の3文字の国名コード（日本は JPN）を入力してください。")
+    fields = {"nationality": code}
+    if code == "JPN":
+        if residence_status or residence_until:
+            checks.add("在留資格", residence_status or "", "日本国籍の人には在留資格・在留期間を入力しません。")
+        return fields
+    status = ""
+    if (residence_status or "").strip():
+        status = checks.text(residence_status or "", FieldKind.NAME, "在留資格", 40)
+        fields["residence_status"] = status
+    else:
+        checks.add("在留資格", "", "外国人住民の在留資格（例：永住者、技術・人文知識・国際業務）を入力してください。")
+    if residence_until is not None:
+        fields["residence_until"] = residence_until.isoformat()
+    elif status not in ("永住者", "特別永住者"):
+        checks.add("在留期間", "", "在留カードに記載の在留期間の満了日を入力してください。")
+    return fields
+
+
+def _same_four_items(
+    db_session: TenantSession, fields: Mapping[str, str], address: Address | None, household_no: str
+) -> list[str]:
+    """宛名番号 of recorded persons (any status) whose 基本4情報 equal these: 氏名, 生年月日, 性別 and 住所."""
+    query = select(PersonVersion.person_no).where(
+        PersonVersion.valid_to.is_(None),
+        PersonVersion.name == fields["family_name"] + fields["given_name"],
+        PersonVersion.birth_date == date.fromisoformat(fields["birth_date"]),
+        PersonVersion.sex == fields["sex"],
+    )
+    if address is not None:
+        query = query.where(
+            PersonVersion.postal_code == address.postal_code, PersonVersion.address_key == address.town + address.banchi
+        )
+    else:
+        query = query.where(PersonVersion.household_no == household_no)
+    return sorted(db_session.scalars(query))
+
+
+def _new_person(
+    db_session: TenantSession,
+    *,
+    checks: Checks,
+    lg_code: str,
+    person_no: str,
+    household_no: str,
+    fields: dict[str, str],
+    address: Address | None,
+    resident_code: str | None,
+    my_number: str | None,
+    confirmed_distinct: bool,
+) -> Person:
+    """The ``person`` row of a new record, after the 基本4情報 and 個人番号 checks."""
+    index = blind_index(my_number, context=MY_NUMBER_CONTEXT) if my_number else None
+    if index is not None:
+        holder = db_session.scalar(
+            select(Person.person_no).where(Person.my_number_index == index, Person.person_no != person_no)
+        )
+        if holder is not None:
+            checks.add("個人番号", "（表示しません）", f"この個人番号は宛名番号 {holder} の人に記録されています。")
+    checks.done()
+    if db_session.get(Person, (lg_code, person_no)) is None and not confirmed_distinct:
+        same = _same_four_items(db_session, fields, address, household_no)
+        if same:
+            raise DuplicateSuspected(same)
+    row = Person(
         lg_code=lg_code,
         person_no=person_no,
         resident_code=resident_code,
@@ -252,7 +253,10 @@ def _person_row(lg_code: str, person_no: str, fields: dict[str, str], resident_c
         given_name_kana=fields["given_name_kana"],
         birth_date=date.fromisoformat(fields["birth_date"]),
         sex=fields["sex"],
+        my_number=my_number,
+        my_number_index=index,
     )
+    return row
 
 
 # --- writes ---------------------------------------------------------------------------------------------------------
@@ -278,13 +282,22 @@ def register_move_in(
     banchi: str,
     effective_date: date,
     resident_code: str | None = None,
+    my_number: str | None = None,
+    nationality: str = "JPN",
+    residence_status: str | None = None,
+    residence_until: date | None = None,
+    official_reason: str | None = None,
+    confirmed_distinct: bool = False,
+    moved_from: Mapping[str, str] | None = None,
     today: date | None = None,
 ) -> int:
-    """転入: a person arrives, founding a household (続柄 「世帯主」) or joining one at its address. Returns the
-    event number."""
-    lg_code = _may_write(db_session, actor)
+    """転入 (住民基本台帳法第22条), or with ``official_reason`` 職権記載 (施行令第12条): a person arrives, founding a
+    household (続柄 「世帯主」) or joining one at its address. A person whose 基本4情報 match a recorded one is held
+    (``DuplicateSuspected``) unless ``confirmed_distinct``. ``moved_from`` links a 転入 to the 転出証明書 it used
+    (see ``kiban.registry.transfer``). Returns the event number."""
+    lg_code = may_write(db_session, actor)
     today = today or date.today()
-    checks = _Checks()
+    checks = Checks()
     person_no = checks.number(person_no, "宛名番号")
     household_no = checks.number(household_no, "世帯番号")
     names = {
@@ -294,28 +307,50 @@ def register_move_in(
         "given_name_kana": given_name_kana,
     }
     fields = _new_person_fields(checks, names, birth_date=birth_date, sex=sex, today=today)
-    code = checks.run(lambda: validate_resident_code(resident_code), None) if resident_code else None
+    code, number = _identifiers(checks, resident_code, my_number)
+    foreign = _foreigner(checks, nationality, residence_status, residence_until)
     address = checks.address(postal_code, pref_name, city_name, town, banchi)
     rel = checks.text(relationship, FieldKind.NAME, "続柄", 20)
     checks.date_not_future(effective_date, "異動日", today)
-    checks.done()
     payload: dict[str, Any] = {
         **fields,
+        **foreign,
         "relationship": rel,
         "address": address.to_json(),
         "status": Status.RESIDENT.value,
     }
-    return _append(
+    event_type = EventType.MOVE_IN
+    if official_reason is not None:
+        event_type = EventType.OFFICIAL_ENTRY
+        if official_reason.strip():
+            payload["reason"] = checks.text(official_reason, FieldKind.NAME, "職権記載の理由", 200)
+        else:
+            checks.add("職権記載の理由", "", "職権で記載する理由（例：実態調査により居住を確認）を入力してください。")
+    if moved_from:
+        payload["moved_from"] = dict(moved_from)
+    row = _new_person(
+        db_session,
+        checks=checks,
+        lg_code=lg_code,
+        person_no=person_no,
+        household_no=household_no,
+        fields=fields,
+        address=address,
+        resident_code=code,
+        my_number=number,
+        confirmed_distinct=confirmed_distinct,
+    )
+    return append_event(
         db_session,
         actor=actor,
         lg_code=lg_code,
-        event_type=EventType.MOVE_IN,
+        event_type=event_type,
         person_no=person_no,
         household_no=household_no,
         effective_date=effective_date,
         payload=payload,
         today=today,
-        person=_person_row(lg_code, person_no, fields, code),
+        person=row,
     )
 
 
@@ -333,12 +368,14 @@ def register_birth(
     sex: str,
     relationship: str = "子",
     resident_code: str | None = None,
+    my_number: str | None = None,
+    confirmed_distinct: bool = False,
     today: date | None = None,
 ) -> int:
     """出生: a child is recorded in an existing household, on its birth date, at the household's address."""
-    lg_code = _may_write(db_session, actor)
+    lg_code = may_write(db_session, actor)
     today = today or date.today()
-    checks = _Checks()
+    checks = Checks()
     person_no = checks.number(person_no, "宛名番号")
     household_no = checks.number(household_no, "世帯番号")
     names = {
@@ -348,13 +385,24 @@ def register_birth(
         "given_name_kana": given_name_kana,
     }
     fields = _new_person_fields(checks, names, birth_date=birth_date, sex=sex, today=today)
-    code = checks.run(lambda: validate_resident_code(resident_code), None) if resident_code else None
+    code, number = _identifiers(checks, resident_code, my_number)
     rel = checks.text(relationship, FieldKind.NAME, "続柄", 20)
     if rel == HEAD:
         checks.add("続柄", rel, "出生した子は世帯主にできません。世帯主との続柄を入力してください。")
-    checks.done()
     payload: dict[str, Any] = {**fields, "relationship": rel, "status": Status.RESIDENT.value}
-    return _append(
+    row = _new_person(
+        db_session,
+        checks=checks,
+        lg_code=lg_code,
+        person_no=person_no,
+        household_no=household_no,
+        fields=fields,
+        address=None,
+        resident_code=code,
+        my_number=number,
+        confirmed_distinct=confirmed_distinct,
+    )
+    return append_event(
         db_session,
         actor=actor,
         lg_code=lg_code,
@@ -364,7 +412,7 @@ def register_birth(
         effective_date=birth_date,
         payload=payload,
         today=today,
-        person=_person_row(lg_code, person_no, fields, code),
+        person=row,
     )
 
 
@@ -385,9 +433,9 @@ def register_move_within(
 ) -> int:
     """転居: without ``new_household_no`` the person's whole household moves to the new address; with it the person
     alone moves and heads that new household (a head leaving members behind names the new head)."""
-    lg_code = _may_write(db_session, actor)
+    lg_code = may_write(db_session, actor)
     today = today or date.today()
-    checks = _Checks()
+    checks = Checks()
     person_no = checks.number(person_no, "宛名番号")
     address = checks.address(postal_code, pref_name, city_name, town, banchi)
     target = checks.number(new_household_no, "新しい世帯番号") if new_household_no else None
@@ -399,13 +447,13 @@ def register_move_within(
         payload["new_household_no"] = target
     if new_head is not None:
         payload["new_head_person_no"] = new_head
-    return _append(
+    return append_event(
         db_session,
         actor=actor,
         lg_code=lg_code,
         event_type=EventType.MOVE_WITHIN,
         person_no=person_no,
-        household_no=target or _household_of(db_session, person_no, effective_date),
+        household_no=target or household_of(db_session, person_no, effective_date),
         effective_date=effective_date,
         payload=payload,
         today=today,
@@ -423,9 +471,9 @@ def _leave(
     today: date | None,
     extra: dict[str, Any],
 ) -> int:
-    lg_code = _may_write(db_session, actor)
+    lg_code = may_write(db_session, actor)
     today = today or date.today()
-    checks = _Checks()
+    checks = Checks()
     person_no = checks.number(person_no, "宛名番号")
     new_head = checks.number(new_head_person_no, "新しい世帯主") if new_head_person_no else None
     checks.date_not_future(effective_date, "異動日", today)
@@ -434,13 +482,13 @@ def _leave(
     payload: dict[str, Any] = {**extra, "status": status.value}
     if new_head is not None:
         payload["new_head_person_no"] = new_head
-    return _append(
+    return append_event(
         db_session,
         actor=actor,
         lg_code=lg_code,
         event_type=event_type,
         person_no=person_no,
-        household_no=_household_of(db_session, person_no, effective_date),
+        household_no=household_of(db_session, person_no, effective_date),
         effective_date=effective_date,
         payload=payload,
         today=today,
@@ -458,7 +506,7 @@ def register_move_out(
     today: date | None = None,
 ) -> int:
     """転出: the person leaves the municipality for ``destination`` (転出先住所)."""
-    checks = _Checks()
+    checks = Checks()
     dest = checks.text(destination, FieldKind.ADDRESS, "転出先", 200)
     checks.done()
     return _leave(
@@ -495,6 +543,108 @@ def register_death(
     )
 
 
+def register_official_removal(
+    db_session: TenantSession,
+    *,
+    actor: Principal,
+    person_no: str,
+    effective_date: date,
+    reason: str,
+    new_head_person_no: str | None = None,
+    today: date | None = None,
+) -> int:
+    """職権消除 (住民基本台帳法施行令第8条・第12条): the person is found not to live here and is removed."""
+    checks = Checks()
+    why = checks.text(reason, FieldKind.NAME, "職権消除の理由", 200) if reason.strip() else ""
+    if not why:
+        checks.add("職権消除の理由", "", "職権で消除する理由（例：実態調査により居住の事実なし）を入力してください。")
+    checks.done()
+    return _leave(
+        db_session,
+        actor=actor,
+        event_type=EventType.OFFICIAL_REMOVAL,
+        person_no=person_no,
+        effective_date=effective_date,
+        new_head_person_no=new_head_person_no,
+        today=today,
+        extra={"reason": why},
+    )
+
+
+def register_household_split(
+    db_session: TenantSession,
+    *,
+    actor: Principal,
+    person_no: str,
+    new_household_no: str,
+    effective_date: date,
+    new_head_person_no: str | None = None,
+    today: date | None = None,
+) -> int:
+    """世帯分離 (住民基本台帳法第25条 世帯変更届): the person leaves their household to head a new one at the same
+    address (a head leaving members behind names the new head)."""
+    lg_code = may_write(db_session, actor)
+    today = today or date.today()
+    checks = Checks()
+    person_no = checks.number(person_no, "宛名番号")
+    target = checks.number(new_household_no, "新しい世帯番号")
+    new_head = checks.number(new_head_person_no, "新しい世帯主") if new_head_person_no else None
+    checks.date_not_future(effective_date, "異動日", today)
+    checks.done()
+    payload: dict[str, Any] = {"new_household_no": target}
+    if new_head is not None:
+        payload["new_head_person_no"] = new_head
+    return append_event(
+        db_session,
+        actor=actor,
+        lg_code=lg_code,
+        event_type=EventType.HOUSEHOLD_SPLIT,
+        person_no=person_no,
+        household_no=target,
+        effective_date=effective_date,
+        payload=payload,
+        today=today,
+    )
+
+
+def register_household_merge(
+    db_session: TenantSession,
+    *,
+    actor: Principal,
+    household_no: str,
+    into_household_no: str,
+    effective_date: date,
+    relationships: Mapping[str, str],
+    today: date | None = None,
+) -> int:
+    """世帯合併 (住民基本台帳法第25条 世帯変更届): every member of ``household_no`` joins ``into_household_no`` at the
+    same address; ``relationships`` gives each one's 続柄 to that household's head."""
+    lg_code = may_write(db_session, actor)
+    today = today or date.today()
+    checks = Checks()
+    source = checks.number(household_no, "世帯番号")
+    target = checks.number(into_household_no, "合併先の世帯番号")
+    rels = {checks.number(k, "宛名番号"): checks.text(v, FieldKind.NAME, "続柄", 20) for k, v in relationships.items()}
+    checks.date_not_future(effective_date, "異動日", today)
+    checks.done()
+    members = fold(closed_history(db_session, persons=set(), households={source}), as_of=effective_date).members(source)
+    if not members:
+        checks.add("世帯番号", source, "この日に住民のいる世帯の世帯番号を指定してください。")
+        checks.done()
+    representative = next((m.person_no for m in members if m.relationship == HEAD), members[0].person_no)
+    return append_event(
+        db_session,
+        actor=actor,
+        lg_code=lg_code,
+        event_type=EventType.HOUSEHOLD_MERGE,
+        person_no=representative,
+        household_no=target,
+        effective_date=effective_date,
+        payload={"relationships": rels},
+        today=today,
+    )
+
+
 def change_head(
     db_session: TenantSession,
     *,
@@ -507,9 +657,9 @@ def change_head(
 ) -> int:
     """世帯主変更: ``new_head_person_no`` becomes 世帯主; ``relationships`` gives other members' new 続柄 (required
     for the former head)."""
-    lg_code = _may_write(db_session, actor)
+    lg_code = may_write(db_session, actor)
     today = today or date.today()
-    checks = _Checks()
+    checks = Checks()
     household_no = checks.number(household_no, "世帯番号")
     new_head = checks.number(new_head_person_no, "新しい世帯主")
     rels = {
@@ -518,7 +668,7 @@ def change_head(
     }
     checks.date_not_future(effective_date, "異動日", today)
     checks.done()
-    return _append(
+    return append_event(
         db_session,
         actor=actor,
         lg_code=lg_code,
@@ -544,9 +694,9 @@ def register_name_change(
     today: date | None = None,
 ) -> int:
     """氏名変更: the names (and their フリガナ) given replace the current ones."""
-    lg_code = _may_write(db_session, actor)
+    lg_code = may_write(db_session, actor)
     today = today or date.today()
-    checks = _Checks()
+    checks = Checks()
     person_no = checks.number(person_no, "宛名番号")
     payload: dict[str, Any] = _names(
         checks,
@@ -561,13 +711,13 @@ def register_name_change(
         checks.add("氏名", "", "変更後の氏・名またはフリガナを入力してください。")
     checks.date_not_future(effective_date, "異動日", today)
     checks.done()
-    return _append(
+    return append_event(
         db_session,
         actor=actor,
         lg_code=lg_code,
         event_type=EventType.NAME_CHANGE,
         person_no=person_no,
-        household_no=_household_of(db_session, person_no, effective_date),
+        household_no=household_of(db_session, person_no, effective_date),
         effective_date=effective_date,
         payload=payload,
         today=today,
@@ -585,17 +735,17 @@ def correct_event(
 ) -> int:
     """誤記修正: record a corrected version of event ``event_no`` (its 異動日 and/or its address). The original stays;
     the correction replaces it in every answer for ``recorded_as_of`` on or after today."""
-    lg_code = _may_write(db_session, actor)
+    lg_code = may_write(db_session, actor)
     today = today or date.today()
     row = db_session.get(RegistryEvent, (lg_code, event_no))
-    checks = _Checks()
+    checks = Checks()
     if row is None:
         checks.add("異動番号", str(event_no), "記録されている異動の番号を指定してください。")
         checks.done()
     assert row is not None
     root = row.corrects_event_no or row.event_no
     versions = select(RegistryEvent).where(or_(RegistryEvent.event_no == root, RegistryEvent.corrects_event_no == root))
-    current = _event(db_session.scalars(versions.order_by(RegistryEvent.event_no.desc()).limit(1)).one())
+    current = event_of(db_session.scalars(versions.order_by(RegistryEvent.event_no.desc()).limit(1)).one())
     payload = dict(current.payload)
     if address is not None:
         if "address" not in payload:
@@ -610,7 +760,7 @@ def correct_event(
     new_date = effective_date or current.effective_date
     if current.event_type is EventType.BIRTH and new_date != current.effective_date:
         payload["birth_date"] = new_date.isoformat()
-    return _append(
+    return append_event(
         db_session,
         actor=actor,
         lg_code=lg_code,
@@ -637,10 +787,10 @@ def person_state(
 ) -> PersonState | None:
     """The person's state on 異動日 ``as_of`` (latest when None) as recorded by ``recorded_as_of`` (everything when
     None); None if the person was not yet recorded then. ``NotFound`` if the 宛名番号 is unknown in this tenant."""
-    lg_code = _may_read(db_session, actor)
+    lg_code = may_read(db_session, actor)
     if db_session.get(Person, (lg_code, person_no)) is None:
         raise NotFound(f"宛名番号「{person_no}」の住民は記録されていません。")
-    history = _history(db_session, persons={person_no}, households=set())
+    history = closed_history(db_session, persons={person_no}, households=set())
     state = fold(history, as_of=as_of, recorded_as_of=recorded_as_of).persons.get(person_no)
     detail: dict[str, Any] = {"as_of": as_of.isoformat() if as_of else None}
     if recorded_as_of is not None:
@@ -649,14 +799,27 @@ def person_state(
     return state
 
 
+def person_events(db_session: TenantSession, *, actor: Principal, person_no: str) -> list[Event]:
+    """The person's history as known now (corrections applied), in 異動日 order: what a timeline shows. Events of
+    their household that changed them (a 転居 of the whole household, a 世帯主変更) are included."""
+    lg_code = may_read(db_session, actor)
+    if db_session.get(Person, (lg_code, person_no)) is None:
+        raise NotFound(f"宛名番号「{person_no}」の住民は記録されていません。")
+    events = closed_history(db_session, persons={person_no}, households=set())
+    shaping = {v.event_no for v in versions(events).get(person_no, [])}
+    mine = [e for e in effective_events(events) if e.person_no == person_no or e.event_no in shaping]
+    record(db_session, actor=actor, action="registry.person.history", purpose=PURPOSE, subject=person_no)
+    return mine
+
+
 def household_members(
     db_session: TenantSession, *, actor: Principal, household_no: str, as_of: date | None = None
 ) -> list[PersonState]:
     """Residents of the household on ``as_of`` (latest when None), head first."""
-    lg_code = _may_read(db_session, actor)
+    lg_code = may_read(db_session, actor)
     if db_session.get(Household, (lg_code, household_no)) is None:
         raise NotFound(f"世帯番号「{household_no}」の世帯は記録されていません。")
-    history = _history(db_session, persons=set(), households={household_no})
+    history = closed_history(db_session, persons=set(), households={household_no})
     members = fold(history, as_of=as_of).members(household_no)
     detail = {"as_of": as_of.isoformat() if as_of else None, "members": len(members)}
     record(
@@ -667,9 +830,13 @@ def household_members(
 
 def residents_on(db_session: TenantSession, *, actor: Principal, on: date) -> list[str]:
     """宛名番号 of everyone living in the municipality on ``on``, sorted."""
-    _may_read(db_session, actor)
-    world = fold(_events(db_session), as_of=on)
-    found = sorted(p.person_no for p in world.persons.values() if p.status is Status.RESIDENT)
+    may_read(db_session, actor)
+    query = select(PersonVersion.person_no).where(
+        PersonVersion.valid_from <= on,
+        or_(PersonVersion.valid_to.is_(None), PersonVersion.valid_to > on),
+        PersonVersion.status == Status.RESIDENT.value,
+    )
+    found = sorted(db_session.scalars(query))
     record(
         db_session,
         actor=actor,

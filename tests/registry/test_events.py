@@ -16,6 +16,7 @@ from kiban.core.errors import InputError, NotFound, PermissionDenied
 from kiban.core.identity.permissions import Principal, Role, permissions_of
 from kiban.registry import service
 from kiban.registry.events import EVENT_LABELS, Address, EventType, PersonState, Status, fold
+from kiban.registry.history import event_of
 from kiban.registry.models import RegistryEvent
 
 from conftest import TestDatabase
@@ -99,7 +100,21 @@ def _refused(db: TestDatabase, field: str, call: Any) -> InputError:
 
 
 def test_event_types_have_japanese_labels() -> None:
-    assert [EVENT_LABELS[t] for t in EventType] == ["転入", "出生", "転居", "転出", "死亡", "世帯主変更", "氏名変更"]
+    assert [EVENT_LABELS[t] for t in EventType] == [
+        "転入",
+        "出生",
+        "転居",
+        "転出",
+        "死亡",
+        "世帯主変更",
+        "氏名変更",
+        "世帯分離",
+        "世帯合併",
+        "職権記載",
+        "職権消除",
+        "転出取消",
+        "移行",
+    ]
     assert EventType.MOVE_OUT.label == "転出"
 
 
@@ -467,7 +482,7 @@ def test_a_persons_closed_history_folds_like_the_whole_register(db: TestDatabase
             s, actor=CLERK, person_no="1001", effective_date=date(2026, 1, 5), new_head_person_no="1002", today=TODAY
         )
     with db.app.tenant(A) as s:
-        everything = fold(service._events(s))
+        everything = fold(event_of(r) for r in s.scalars(select(RegistryEvent)))
         for person_no in ("1001", "1002", "1003", "2001"):
             assert service.person_state(s, actor=CLERK, person_no=person_no) == everything.persons[person_no]
         for household_no in ("9001", "9002", "9003"):

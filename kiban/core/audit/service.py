@@ -13,13 +13,15 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, select
+from sqlalchemy import Engine, RowMapping, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, SessionTransaction
 
 from kiban.core.audit.chain import GENESIS, HASHED_FIELDS, canonical_json, entry_hash
 from kiban.core.audit.models import AuditEntry, AuditHead
@@ -99,7 +101,23 @@ def record(
     db_session.add(entry)
     head.seq, head.hash = fields["seq"], fields["hash"]
     db_session.flush()
+    db_session.info[_HOLDS_HEAD] = True
     return entry
+
+
+_HOLDS_HEAD = "kiban.audit.holds_head"
+_DEFERRED = "kiban.audit.deferred_denials"
+
+
+@event.listens_for(TenantSession, "after_transaction_end")
+def _record_deferred_denials(session: Session, transaction: SessionTransaction) -> None:
+    """When the outermost transaction ends (commit or rollback), the head lock is released: write the refusals that
+    had to wait for it."""
+    if transaction.parent is not None:
+        return
+    session.info.pop(_HOLDS_HEAD, None)
+    for denial in session.info.pop(_DEFERRED, []):
+        denial()
 
 
 def record_denied(
@@ -113,8 +131,8 @@ def record_denied(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Record a refused permission check in a transaction of its own: it stays recorded even when the request
-    that was refused rolls back. Call it before the request writes anything: on SQLite an open write transaction
-    would hold this one back until the busy timeout, and a failure to record is logged rather than raised (the
+    that was refused rolls back. A transaction that has already appended to the chain holds its head, so
+    ``authorize`` defers the call until that transaction ends. A failure to record is logged rather than raised (the
     refusal itself must still reach the caller)."""
     try:
         with TenantSession(bind=engine, info={"lg_code": lg_code}) as s, s.begin():
@@ -137,7 +155,21 @@ def authorize(db_session: TenantSession, *, actor: Principal, permission: Permis
         why = missing_permission_message(permission)
     if why is not None:
         detail = {"permission": permission.value, "actor_tenant": actor.lg_code}
-        record_denied(db_session.engine, actor=actor, action=action, purpose=purpose, lg_code=lg_code, detail=detail)
+        denial = partial(
+            record_denied,
+            db_session.engine,
+            actor=actor,
+            action=action,
+            purpose=purpose,
+            lg_code=lg_code,
+            detail=detail,
+        )
+        if db_session.info.get(_HOLDS_HEAD):
+            # This transaction has appended to the chain and holds its head until it ends: a second transaction
+            # would wait for it forever, so the refusal is written as soon as this one commits or rolls back.
+            db_session.info.setdefault(_DEFERRED, []).append(denial)
+        else:
+            denial()
         raise PermissionDenied(why)
     return lg_code
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKeyConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kiban.core.crypto import EncryptedString
 from kiban.core.db import Base, TenantOwned
 
 
@@ -19,8 +20,8 @@ class StaffUser(TenantOwned, Base):
     display_name: Mapped[str] = mapped_column(String(60))
     password_hash: Mapped[str] = mapped_column(String(200))
     """argon2id (RFC 9106) via argon2-cffi."""
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
-    """Base32 TOTP secret (RFC 6238); set for every user whose roles need a second factor."""
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString(context="staff_user.totp_secret", length=200))
+    """Base32 TOTP secret (RFC 6238), encrypted at rest; set for every user whose roles need a second factor."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
