@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 import jpholiday
+import polars as pl
 
 from kiban.core.errors import FieldError, InputError
 
@@ -166,6 +167,14 @@ def _attains(birth: date, age: int) -> date:
     if birth.month == 2 and birth.day == 29:
         return date(year, 2, 28)
     return date(year, birth.month, birth.day) - timedelta(days=1)
+
+
+def age_on_expr(birth: pl.Expr, on: date) -> pl.Expr:
+    """``age_on`` for a column of birth dates (Int32): the legal age on ``on`` is the calendar age on the next day
+    (the age is reached on the day before the birthday; born 29 February → on 28 February in every year)."""
+    following = on + timedelta(days=1)
+    before_birthday = (following.month * 100 + following.day) < (birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day())
+    return (following.year - birth.dt.year().cast(pl.Int32) - before_birthday.cast(pl.Int32)).cast(pl.Int32)
 
 
 def age_on(birth: date, on: date) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal
 
 import polars as pl
 
@@ -54,6 +55,13 @@ def ceil_to_expr(expr: pl.Expr, unit: int) -> pl.Expr:
     e = expr.cast(pl.Int64)
     magnitude = -(-e.abs() // unit) * unit
     return pl.when(e >= 0).then(magnitude).otherwise(-magnitude).cast(pl.Int64)
+
+
+def times_rate_expr(expr: pl.Expr, rate: Decimal) -> pl.Expr:
+    """``expr × rate`` in exact integer arithmetic, fractions of a yen truncated (1円未満切捨て) for non-negative
+    amounts: the rate is taken as the fraction it is written as ("0.06" → 6/100), never as a float."""
+    numerator, denominator = rate.as_integer_ratio()
+    return (expr.cast(pl.Int64) * numerator // denominator).cast(pl.Int64)
 
 
 def format_yen(amount: int) -> str:

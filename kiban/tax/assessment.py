@@ -1,0 +1,140 @@
+"""One municipality's resident-tax assessment for a 年度, over columnar data: the inputs every run needs, the
+results it gives, and the parameters it uses.
+
+``assess`` is the whole computation (no database): the same function serves the ``kiban tax assess`` batch, the
+explain page, what-if runs and the benchmarks. The parameters are those in force on ``date(FY, 4, 1)`` for the
+municipality (``kiban.core.params.service.values_on``), or the national values (``national_parameters``) where a run
+has no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import polars as pl
+
+from kiban.core.params.catalogue import ParamValue, default_catalogue
+from kiban.core.rules.engine import Plan, plan
+from kiban.tax.rules import rules
+
+FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR = 2024, 2026
+"""令和6年度 to 令和8年度: the years whose rules are written and tested."""
+
+INPUTS: dict[str, pl.DataType] = {
+    "person_no": pl.Utf8(),
+    "household_no": pl.Utf8(),
+    "birth_date": pl.Date(),
+    "sex": pl.Utf8(),
+    "designated_city": pl.Boolean(),
+    # income of the previous calendar year (yen)
+    "salary_revenue": pl.Int64(),
+    "pension_revenue": pl.Int64(),
+    "business_income": pl.Int64(),
+    "other_income": pl.Int64(),
+    "dividend_income": pl.Int64(),
+    # declared deductions and credits (yen)
+    "social_insurance": pl.Int64(),
+    "small_enterprise_mutual_aid": pl.Int64(),
+    "life_insurance_deduction": pl.Int64(),
+    "earthquake_insurance_deduction": pl.Int64(),
+    "medical_expense_deduction": pl.Int64(),
+    "casualty_loss_deduction": pl.Int64(),
+    "housing_loan_credit_available": pl.Int64(),
+    # circumstances on 31 December of the income year
+    "disability": pl.Utf8(),
+    "widow": pl.Boolean(),
+    "single_parent": pl.Boolean(),
+    "working_student": pl.Boolean(),
+    "welfare_recipient": pl.Boolean(),
+    # who declares this person as 同一生計配偶者 / 扶養親族
+    "claimant_no": pl.Utf8(),
+    "spouse_of_claimant": pl.Boolean(),
+    "lives_with_claimant": pl.Boolean(),
+    "parent_of_claimant": pl.Boolean(),
+}
+"""Columns of a run's population, one row per person (a resident on 1 January, and each claimed relative)."""
+
+DEFAULTS: dict[str, object] = {
+    "other_income": 0,
+    "dividend_income": 0,
+    "social_insurance": 0,
+    "small_enterprise_mutual_aid": 0,
+    "life_insurance_deduction": 0,
+    "earthquake_insurance_deduction": 0,
+    "medical_expense_deduction": 0,
+    "casualty_loss_deduction": 0,
+    "housing_loan_credit_available": 0,
+    "disability": "none",
+    "widow": False,
+    "single_parent": False,
+    "working_student": False,
+    "welfare_recipient": False,
+    "claimant_no": None,
+    "spouse_of_claimant": False,
+    "lives_with_claimant": False,
+    "parent_of_claimant": False,
+    "designated_city": False,
+}
+
+RESULTS = [
+    "total_income",
+    "total_income_base",
+    "total_deductions",
+    "taxable_income",
+    "income_levy_municipal",
+    "income_levy_prefectural",
+    "per_capita_municipal",
+    "per_capita_prefectural",
+    "forest_environment_tax",
+    "flat_reduction_municipal",
+    "flat_reduction_prefectural",
+    "annual_tax",
+    "tax_status",
+    "household_exempt",
+    "household_per_capita_only",
+]
+"""What a run stores per person (the household flags repeated on every member)."""
+
+
+def computation_date(fiscal_year: int) -> date:
+    if not FIRST_FISCAL_YEAR <= fiscal_year <= LAST_FISCAL_YEAR:
+        raise ValueError(f"年度は{FIRST_FISCAL_YEAR}〜{LAST_FISCAL_YEAR}年度を指定してください（{fiscal_year}）")
+    return date(fiscal_year, 4, 1)
+
+
+def national_parameters(fiscal_year: int, kyuchi: int | None) -> dict[str, ParamValue]:
+    """Every parameter's national value in force for the 年度 (for the municipality's 級地)."""
+    on = computation_date(fiscal_year)
+    values: dict[str, ParamValue] = {}
+    for name, parameter in default_catalogue().items():
+        value = parameter.national_value(on, kyuchi)
+        if value is not None:
+            values[name] = value
+    return values
+
+
+def with_defaults(population: pl.DataFrame) -> pl.DataFrame:
+    """Add the optional input columns a population lacks and fill their missing values with the neutral ones (no
+    deduction, no circumstance), and cast every input; a required column missing is an error."""
+    missing = [pl.lit(v, dtype=INPUTS[k]).alias(k) for k, v in DEFAULTS.items() if k not in population.columns]
+    frame = population.with_columns(missing) if missing else population
+    required = set(INPUTS) - set(frame.columns)
+    if required:
+        raise ValueError(f"入力に列がありません: {', '.join(sorted(required))}")
+    typed = [pl.col(k).cast(t) for k, t in INPUTS.items()]
+    filled = [pl.col(k).fill_null(pl.lit(v, dtype=INPUTS[k])) for k, v in DEFAULTS.items() if v is not None]
+    return frame.with_columns(typed).with_columns(filled)
+
+
+def assessment_plan(fiscal_year: int, parameters: Mapping[str, ParamValue], targets: list[str] = RESULTS) -> Plan:
+    return plan(rules, targets, on=computation_date(fiscal_year), parameters=parameters, inputs=INPUTS)
+
+
+def assess(
+    population: pl.DataFrame, *, fiscal_year: int, parameters: Mapping[str, ParamValue], keep_all: bool = False
+) -> pl.DataFrame:
+    """Results per person: ``person_no``, ``household_no`` and ``RESULTS`` (every intermediate too with
+    ``keep_all``)."""
+    computed = assessment_plan(fiscal_year, parameters).compute(with_defaults(population))
+    return computed if keep_all else computed.select("person_no", "household_no", *RESULTS)

@@ -1,0 +1,74 @@
+"""What other domains read of the resident tax: each person's totals and 課税区分, and each household's flags
+(住民税非課税世帯, 均等割のみ課税世帯) as the national benefit programs define them."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from kiban.core.rules.engine import Entity, Scope
+from kiban.tax.rules.common import rules
+
+EXEMPT, PER_CAPITA_ONLY, TAXABLE = "exempt", "per_capita_only", "taxable"
+STATUS_LABELS = {EXEMPT: "非課税", PER_CAPITA_ONLY: "均等割のみ課税", TAXABLE: "課税"}
+
+
+@rules.rule("income_levy", label="所得割額（市町村民税＋道府県民税）", reference="地方税法第314条の3・第35条")
+def _income_levy(s: Scope) -> pl.Expr:
+    return s("income_levy_municipal") + s("income_levy_prefectural")
+
+
+@rules.rule("per_capita", label="均等割額（市町村民税＋道府県民税）", reference="地方税法第310条・第38条")
+def _per_capita(s: Scope) -> pl.Expr:
+    return s("per_capita_municipal") + s("per_capita_prefectural")
+
+
+@rules.rule(
+    "annual_tax",
+    label="年税額（個人住民税＋森林環境税）",
+    reference="地方税法第319条（普通徴収）・第321条の3（特別徴収）、森林環境税法第4条",
+)
+def _annual(s: Scope) -> pl.Expr:
+    return s("income_levy") + s("per_capita") + s("forest_environment_tax")
+
+
+@rules.rule(
+    "tax_status",
+    label="課税区分",
+    reference=(
+        "地方税法第295条（非課税）、附則第3条の3（所得割の非課税）。均等割のみ課税は税額控除・定額減税前の所得割が"
+        "0円の者（給付金の定義による）"
+    ),
+    dtype=pl.Utf8(),
+)
+def _status(s: Scope) -> pl.Expr:
+    levied = s("income_levy_before_flat_reduction_municipal") + s("income_levy_before_flat_reduction_prefectural")
+    return (
+        pl.when(s("exempt"))
+        .then(pl.lit(EXEMPT))
+        .when(levied == 0)
+        .then(pl.lit(PER_CAPITA_ONLY))
+        .otherwise(pl.lit(TAXABLE))
+    )
+
+
+@rules.rule(
+    "household_exempt",
+    label="住民税非課税世帯",
+    reference="世帯全員が住民税均等割非課税である世帯（各給付金の実施要領の定義）",
+    entity=Entity.HOUSEHOLD,
+    dtype=pl.Boolean(),
+)
+def _household_exempt(s: Scope) -> pl.Expr:
+    return (s("tax_status") == EXEMPT).all().over(s("household_no"))
+
+
+@rules.rule(
+    "household_per_capita_only",
+    label="均等割のみ課税世帯",
+    reference="世帯全員が所得割非課税で、均等割が課される者がいる世帯（各給付金の実施要領の定義）",
+    entity=Entity.HOUSEHOLD,
+    dtype=pl.Boolean(),
+)
+def _household_per_capita_only(s: Scope) -> pl.Expr:
+    none_taxable = (s("tax_status") != TAXABLE).all().over(s("household_no"))
+    return none_taxable & ~s("household_exempt")
