@@ -33,7 +33,7 @@ def test_a_synthetic_town_is_assessed_whole() -> None:
     assert statuses <= {"exempt", "per_capita_only", "taxable"}
     assert {"exempt", "taxable"} <= statuses
     # welfare recipients are never taxed; a household is exempt exactly when every member is
-    welfare = inputs.filter(pl.col("welfare_recipient"))["person_no"]
+    welfare = inputs.filter(pl.col("welfare_recipient"))["person_no"].to_list()
     assert (result.filter(pl.col("person_no").is_in(welfare))["annual_tax"] == 0).all()
     by_household = result.group_by("household_no").agg(
         (pl.col("tax_status") == "exempt").all().alias("all_exempt"), pl.col("household_exempt").first()
