@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from kiban.core.params.catalogue import ParamValue
 from kiban.tax.assessment import assess, national_parameters
 
-PARAMS = {fy: national_parameters(fy, kyuchi=1) for fy in (2024, 2025, 2026)}
+PARAMS = {fy: national_parameters(fy, kyuchi=1) for fy in (2023, 2024, 2025, 2026)}
 
 
 def person(no: str, **values: Any) -> dict[str, Any]:
@@ -111,6 +111,13 @@ def test_a_salaried_couple_with_a_child_fy2024() -> None:
         1_000,
     )
     assert (r["annual_tax"], r["tax_status"]) == (182_500, "taxable")
+
+
+def test_fy2023_has_the_reconstruction_surcharge_and_no_forest_tax() -> None:
+    # 令和5年度: 均等割 3,500 + 1,500 (臨時特例 500 + 500), no 森林環境税, no 定額減税: 212,500 − 5,000 + 5,000.
+    r = one(family(5_000_000, 1_000_000, date(2010, 1, 1)), 2023)
+    assert (r["per_capita_municipal"], r["per_capita_prefectural"], r["forest_environment_tax"]) == (3_500, 1_500, 0)
+    assert r["annual_tax"] == 124_500 + 83_000 + 5_000
 
 
 def test_the_same_family_in_fy2025_and_fy2026() -> None:

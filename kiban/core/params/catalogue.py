@@ -204,6 +204,16 @@ class Catalogue(Mapping[str, Parameter]):
     def __len__(self) -> int:
         return len(self._by_name)
 
+    def national_values(self, on: date, kyuchi: int | None) -> dict[str, ParamValue]:
+        """Every parameter's national value in force on ``on`` (for a municipality of that 級地): the parameter set of
+        a run that has no database (benchmarks, what-if on files)."""
+        values: dict[str, ParamValue] = {}
+        for name, parameter in self._by_name.items():
+            value = parameter.national_value(on, kyuchi)
+            if value is not None:
+                values[name] = value
+        return values
+
 
 class _Reader:
     """Checks one parameter's declaration; ``where`` prefixes every error."""

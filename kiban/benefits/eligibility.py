@@ -1,0 +1,45 @@
+"""Entitlements of a program in one municipality: its rules over the residents on the base date, one row per
+household (or person) that is entitled or needs review. Vectorized over the whole municipality; the same frame is
+what the batch stores and what the duplicate check compares across municipalities."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from kiban.benefits.programs import Program
+from kiban.benefits.rules import HOUSEHOLD_RESULTS, INPUTS, RULES
+from kiban.core.params.catalogue import ParamValue, default_catalogue
+from kiban.core.rules.engine import plan
+
+DEFAULTS: dict[str, object] = {"tax_status": None, "tax_status_previous": None, "supported_by_taxed_relative": False}
+
+
+def national_parameters(program: Program, kyuchi: int | None = None) -> dict[str, ParamValue]:
+    return default_catalogue().national_values(program.base_date, kyuchi)
+
+
+def _inputs(residents: pl.DataFrame) -> pl.DataFrame:
+    missing = [pl.lit(v, dtype=INPUTS[k]).alias(k) for k, v in DEFAULTS.items() if k not in residents.columns]
+    frame = residents.with_columns(missing) if missing else residents
+    absent = set(INPUTS) - set(frame.columns)
+    if absent:
+        raise ValueError(f"入力に列がありません: {', '.join(sorted(absent))}")
+    typed = frame.with_columns([pl.col(k).cast(t) for k, t in INPUTS.items()])
+    return typed.with_columns(pl.col("supported_by_taxed_relative").fill_null(value=False))
+
+
+def entitlements(residents: pl.DataFrame, program: Program, parameters: Mapping[str, ParamValue]) -> pl.DataFrame:
+    """One row per household entitled or needing review: ``household_no``, ``recipient_no`` (the 世帯主, who is the
+    受給権者), and ``HOUSEHOLD_RESULTS``."""
+    computation = plan(
+        RULES[program.code], HOUSEHOLD_RESULTS, on=program.base_date, parameters=parameters, inputs=INPUTS
+    )
+    computed = computation.compute(_inputs(residents))
+    recipients = (
+        computed.sort(pl.col("relationship") != "世帯主", "person_no")
+        .group_by("household_no", maintain_order=True)
+        .agg(pl.col("person_no").first().alias("recipient_no"), *[pl.col(c).first() for c in HOUSEHOLD_RESULTS])
+    )
+    return recipients.filter(pl.col("eligible") | pl.col("needs_review")).sort("household_no")

@@ -1,0 +1,218 @@
+"""Eligibility and amounts of the shipped programs, as rules over the residents on the base date.
+
+Inputs, one row per resident on the program's base date: ``person_no``, ``household_no``, ``relationship`` (続柄),
+``birth_date``, ``tax_status`` (課税区分 of the program's 年度; null when the municipality has no assessment of the
+person, e.g. a 転入 after 1 January, whose status must be asked of the former municipality),
+``tax_status_previous`` (the year before, for programs that compare) and ``supported_by_taxed_relative`` (扶養されて
+いる相手が課税されている). Household quantities are computed over the household on the base date — not over the
+tax year's households — and repeated on each member's row.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from kiban.core.rules.engine import Entity, RuleSet, Scope
+
+EXEMPT, PER_CAPITA_ONLY, TAXABLE = "exempt", "per_capita_only", "taxable"
+INPUTS = {
+    "person_no": pl.Utf8(),
+    "household_no": pl.Utf8(),
+    "relationship": pl.Utf8(),
+    "birth_date": pl.Date(),
+    "tax_status": pl.Utf8(),
+    "tax_status_previous": pl.Utf8(),
+    "supported_by_taxed_relative": pl.Boolean(),
+}
+HOUSEHOLD_RESULTS = [
+    "members",
+    "children",
+    "eligible",
+    "needs_review",
+    "base_amount",
+    "child_addition",
+    "top_up",
+    "amount",
+]
+
+
+def _household(expr: pl.Expr) -> pl.Expr:
+    return expr.over("household_no")
+
+
+def _common(rules: RuleSet, reference: str) -> None:
+    """Quantities every household program reads."""
+
+    @rules.rule("members", label="基準日の世帯員数", reference=reference, entity=Entity.HOUSEHOLD)
+    def _members(s: Scope) -> pl.Expr:
+        return _household(s("person_no").count()).cast(pl.Int64)
+
+    @rules.rule(
+        "children",
+        label="18歳以下の児童の数（18歳に達する日以後の最初の3月31日までの者）",
+        reference=reference + "（こども加算）",
+        entity=Entity.HOUSEHOLD,
+    )
+    def _children(s: Scope) -> pl.Expr:
+        fy = s.on.year if s.on.month >= 4 else s.on.year - 1
+        cutoff = pl.date(fy - 18, 4, 2)
+        return _household((s("birth_date") >= cutoff).sum()).cast(pl.Int64)
+
+    @rules.rule(
+        "status_known",
+        label="世帯全員の課税区分が判明している",
+        reference=reference,
+        entity=Entity.HOUSEHOLD,
+        dtype=pl.Boolean(),
+    )
+    def _known(s: Scope) -> pl.Expr:
+        return _household(s("tax_status").is_not_null().all())
+
+    @rules.rule("exempt_household", label="住民税非課税世帯", reference=reference, dtype=pl.Boolean())
+    def _exempt(s: Scope) -> pl.Expr:
+        return _household((s("tax_status") == EXEMPT).all()) & s("status_known")
+
+    @rules.rule("per_capita_only_household", label="均等割のみ課税世帯", reference=reference, dtype=pl.Boolean())
+    def _per_capita_only(s: Scope) -> pl.Expr:
+        return _household((s("tax_status") != TAXABLE).all()) & s("status_known") & ~s("exempt_household")
+
+    @rules.rule(
+        "only_supported_members",
+        label="課税されている他の親族等の扶養を受けている者のみで構成される世帯",
+        reference=reference + "（給付対象から除く）",
+        dtype=pl.Boolean(),
+    )
+    def _supported(s: Scope) -> pl.Expr:
+        return _household(s("supported_by_taxed_relative").all())
+
+
+special_cash_2020 = RuleSet("special_cash_2020")
+SPECIAL_CASH = "特別定額給付金給付事業費補助金交付要綱"
+
+
+@special_cash_2020.rule("members", label="基準日の世帯員数", reference=SPECIAL_CASH, entity=Entity.HOUSEHOLD)
+def _cash_members(s: Scope) -> pl.Expr:
+    return _household(s("person_no").count()).cast(pl.Int64)
+
+
+@special_cash_2020.rule("children", label="児童の数（加算なし）", reference=SPECIAL_CASH, entity=Entity.HOUSEHOLD)
+def _cash_children(s: Scope) -> pl.Expr:
+    return pl.lit(0)
+
+
+@special_cash_2020.rule(
+    "eligible",
+    label="給付対象世帯",
+    reference=SPECIAL_CASH + "（基準日に住民基本台帳に記録されている者）",
+    dtype=pl.Boolean(),
+)
+def _cash_eligible(s: Scope) -> pl.Expr:
+    return pl.lit(value=True)
+
+
+@special_cash_2020.rule("needs_review", label="要確認", reference=SPECIAL_CASH, dtype=pl.Boolean())
+def _cash_review(s: Scope) -> pl.Expr:
+    return pl.lit(value=False)
+
+
+@special_cash_2020.rule("base_amount", label="給付額", reference=SPECIAL_CASH + "（1人につき10万円）")
+def _cash_base(s: Scope) -> pl.Expr:
+    return s("members") * s.yen("benefits.special_cash_2020.per_person")
+
+
+@special_cash_2020.rule("child_addition", label="こども加算", reference=SPECIAL_CASH)
+def _cash_child(s: Scope) -> pl.Expr:
+    return pl.lit(0)
+
+
+@special_cash_2020.rule("top_up", label="団体独自の上乗せ", reference=SPECIAL_CASH)
+def _cash_top_up(s: Scope) -> pl.Expr:
+    return pl.lit(0)
+
+
+@special_cash_2020.rule("amount", label="給付額（世帯）", reference=SPECIAL_CASH)
+def _cash_amount(s: Scope) -> pl.Expr:
+    return s("base_amount")
+
+
+def _low_income_amounts(rules: RuleSet, code: str, reference: str) -> None:
+    @rules.rule(
+        "child_addition",
+        label="こども加算",
+        reference=reference + "（18歳以下の児童1人につき）",
+    )
+    def _child(s: Scope) -> pl.Expr:
+        per_child = s.yen(f"benefits.{code}.child_addition")
+        return pl.when(s("eligible")).then(s("children") * per_child).otherwise(0)
+
+    @rules.rule("top_up", label="団体独自の上乗せ", reference="地方自治法第232条の2、団体の要綱")
+    def _top_up(s: Scope) -> pl.Expr:
+        return pl.when(s("eligible")).then(s.yen(f"benefits.{code}.top_up")).otherwise(0)
+
+    @rules.rule("amount", label="給付額（世帯）", reference=reference)
+    def _amount(s: Scope) -> pl.Expr:
+        return s("base_amount") + s("child_addition") + s("top_up")
+
+    @rules.rule(
+        "needs_review",
+        label="要確認（課税区分が不明な世帯員がいる）",
+        reference=reference + "（転入者は前住所地に課税状況を照会）",
+        dtype=pl.Boolean(),
+    )
+    def _review(s: Scope) -> pl.Expr:
+        return ~s("status_known")
+
+
+low_income_2023 = RuleSet("low_income_2023")
+LOW_INCOME = "物価高騰対応重点支援地方創生臨時交付金（低所得世帯支援枠）制度要綱"
+_common(low_income_2023, LOW_INCOME)
+_low_income_amounts(low_income_2023, "low_income_2023", LOW_INCOME)
+
+
+@low_income_2023.rule("eligible", label="給付対象世帯", reference=LOW_INCOME, dtype=pl.Boolean())
+def _low_eligible(s: Scope) -> pl.Expr:
+    return (s("exempt_household") | s("per_capita_only_household")) & ~s("only_supported_members")
+
+
+@low_income_2023.rule(
+    "base_amount",
+    label="基本給付額",
+    reference=LOW_INCOME + "（住民税非課税世帯7万円、均等割のみ課税世帯10万円）",
+)
+def _low_base(s: Scope) -> pl.Expr:
+    exempt = s.yen("benefits.low_income_2023.exempt_household")
+    per_capita = s.yen("benefits.low_income_2023.per_capita_only_household")
+    eligible = s("eligible")
+    return pl.when(eligible & s("exempt_household")).then(exempt).when(eligible).then(per_capita).otherwise(0)
+
+
+newly_exempt_2024 = RuleSet("newly_exempt_2024")
+NEWLY = LOW_INCOME + "（令和6年度 新たに住民税非課税等となる世帯）"
+_common(newly_exempt_2024, NEWLY)
+_low_income_amounts(newly_exempt_2024, "newly_exempt_2024", NEWLY)
+
+
+@newly_exempt_2024.rule(
+    "was_low_income_previously",
+    label="令和5年度に非課税又は均等割のみ課税の世帯（令和5年度の給付の対象）",
+    reference=NEWLY,
+    dtype=pl.Boolean(),
+)
+def _was(s: Scope) -> pl.Expr:
+    previous = s("tax_status_previous")
+    known = _household(previous.is_not_null().all())
+    return known & _household((previous != TAXABLE).all())
+
+
+@newly_exempt_2024.rule("eligible", label="給付対象世帯", reference=NEWLY, dtype=pl.Boolean())
+def _newly_eligible(s: Scope) -> pl.Expr:
+    now_low = s("exempt_household") | s("per_capita_only_household")
+    return now_low & ~s("was_low_income_previously") & ~s("only_supported_members")
+
+
+@newly_exempt_2024.rule("base_amount", label="基本給付額", reference=NEWLY + "（1世帯10万円）")
+def _newly_base(s: Scope) -> pl.Expr:
+    return pl.when(s("eligible")).then(s.yen("benefits.newly_exempt_2024.household")).otherwise(0)
+
+
+RULES: dict[str, RuleSet] = {r.name: r for r in (special_cash_2020, low_income_2023, newly_exempt_2024)}
