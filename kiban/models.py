@@ -9,3 +9,4 @@ import kiban.core.identity.models
 import kiban.core.params.models
 import kiban.core.tenants.models
 import kiban.registry.models
+import kiban.tax.models

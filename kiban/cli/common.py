@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import os
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -12,6 +14,7 @@ from rich.console import Console
 from kiban.core.config import get_settings
 from kiban.core.db import Database
 from kiban.core.errors import KibanError
+from kiban.core.identity.permissions import Permission, Principal
 
 console = Console()
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,6 +29,27 @@ database_option = click.option(
 
 def open_database(url: str | None) -> Database:
     return Database(url or get_settings().effective_database_url)
+
+
+def operator(lg_code: str, *permissions: Permission) -> Principal:
+    """The person running a command, as the actor of the services it calls: scoped to the permissions the command
+    needs (like an API token's scopes), for one tenant, and recorded in the audit log as ``cli:<OS user>``. Services
+    check and audit it exactly as they do a signed-in user; running the command at all needs access to the server
+    and the database settings."""
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no login name for this uid (some containers)
+        name = str(os.getuid())
+    user = f"cli:{name}"[:60]
+    return Principal(
+        user_id=user,
+        display_name=f"コマンド（{user}）",
+        home_lg_code=lg_code,
+        lg_code=lg_code,
+        roles=frozenset(),
+        permissions=frozenset(permissions),
+        via="cli",
+    )
 
 
 def japanese_errors(func: F) -> F:

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from kiban.cli.common import console, japanese_errors
+from kiban.cli.seed import load_synthetic
 from kiban.cli.serve import run_server
 from kiban.core.config import get_settings
 from kiban.core.db import Database
@@ -22,6 +23,11 @@ from kiban.core.identity import service as identity
 from kiban.core.identity.permissions import PLATFORM, ROLES, Role
 from kiban.core.migrate import upgrade
 from kiban.core.tenants import service as tenants
+
+DEMO_PERSONS = 3_000
+"""Synthetic residents loaded into the demo municipality (enough to search, quick to build)."""
+DEMO_SEED = 1
+"""Fixed, so every demo has the same residents."""
 
 DEMO_STAFF: list[tuple[str, str, frozenset[Role]]] = [
     ("admin", "団体 管理子", frozenset({Role.TENANT_ADMIN})),
@@ -66,10 +72,15 @@ def _create_staff(state: DemoState) -> None:
         state.accounts.append((lg_code, user_id, password, labels, created.totp_secret or ""))
 
 
+def _load_residents(state: DemoState) -> None:
+    load_synthetic(state.database, state.lg_code, DEMO_PERSONS, seed=DEMO_SEED)
+
+
 STEPS: list[tuple[str, Callable[[DemoState], None]]] = [
     ("データベースを作成", _create_database),
     ("全国の団体を登録", _load_tenants),
     ("デモ職員を作成", _create_staff),
+    (f"架空の住民 {DEMO_PERSONS:,} 人を登録", _load_residents),
 ]
 
 

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -93,6 +94,19 @@ def encrypt(plaintext: str, *, context: str) -> str:
     return f"{FORMAT}:{ring.active}:{base64.b64encode(nonce + sealed).decode()}"
 
 
+def encrypt_all(plaintexts: Iterable[str], *, context: str) -> list[str]:
+    """``encrypt`` of many values with one key lookup and one cipher (bulk loads: a million values in seconds)."""
+    ring = keyring()
+    cipher = AESGCM(ring.keys[ring.active])
+    prefix = f"{FORMAT}:{ring.active}:"
+    associated = context.encode()
+    sealed = []
+    for plaintext in plaintexts:
+        nonce = os.urandom(NONCE_BYTES)
+        sealed.append(prefix + base64.b64encode(nonce + cipher.encrypt(nonce, plaintext.encode(), associated)).decode())
+    return sealed
+
+
 def key_id(token: str) -> str:
     version, _, rest = token.partition(":")
     if version != FORMAT:
@@ -116,6 +130,17 @@ def blind_index(value: str, *, context: str) -> str:
     """HMAC-SHA256 of ``value`` under the blind-index key, separated per context: equal values give equal indexes,
     and without the key the index reveals nothing (a 12-digit number cannot be found by trying all of them)."""
     return hmac.new(_blind_key(), f"{context}\0{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def blind_indexes(values: Iterable[str], *, context: str) -> list[str]:
+    """``blind_index`` of many values (the key and context are hashed once, then copied per value)."""
+    keyed = hmac.new(_blind_key(), f"{context}\0".encode(), hashlib.sha256)
+    indexes = []
+    for value in values:
+        mac = keyed.copy()
+        mac.update(value.encode())
+        indexes.append(mac.hexdigest())
+    return indexes
 
 
 class EncryptedString(TypeDecorator[str]):

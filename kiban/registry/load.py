@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import String, Table, column, insert, select, text
+from sqlalchemy import table as sql_table
 
 from kiban.core.audit.service import record
-from kiban.core.crypto import blind_index, encrypt
+from kiban.core.crypto import EncryptedString, blind_indexes, encrypt_all
 from kiban.core.db import TenantSession
 from kiban.core.errors import FieldError, InputError
 from kiban.core.identity.permissions import Principal
@@ -249,8 +250,16 @@ def _versions(people: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
 def _write(db_session: TenantSession, table: Table, frame: pl.DataFrame) -> None:
     connection = db_session.connection()
     if connection.dialect.name != "postgresql":
+        # Values arrive as stored (My Numbers already encrypted): bind encrypted columns as plain strings.
+        plain = sql_table(
+            table.name,
+            *(
+                column(c, String() if isinstance(table.c[c].type, EncryptedString) else table.c[c].type)
+                for c in frame.columns
+            ),
+        )
         for batch in frame.iter_slices(20_000):
-            connection.execute(insert(table), batch.to_dicts())
+            connection.execute(insert(plain), batch.to_dicts())
         return
     columns = ", ".join(f'"{c}"' for c in frame.columns)
     staging = f"staging_{table.name}"
@@ -266,6 +275,21 @@ def _write(db_session: TenantSession, table: Table, frame: pl.DataFrame) -> None
         cursor.execute(f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{staging}"')  # noqa: S608
 
 
+def ensure_empty(db_session: TenantSession, *, actor: Principal) -> str:
+    """The tenant's lg_code if ``actor`` may write and the register is empty (what a load needs; callers can ask
+    before generating a population); otherwise refused."""
+    lg_code = may_write(db_session, actor)
+    if db_session.scalar(select(RegistryEvent.event_no).limit(1)) is not None:
+        raise InputError(
+            FieldError(
+                "団体コード",
+                lg_code,
+                "この団体の住民記録にはすでに住民が記録されています。空の住民記録にだけ読み込めます。",
+            )
+        )
+    return lg_code
+
+
 def load_population(
     db_session: TenantSession,
     *,
@@ -275,14 +299,12 @@ def load_population(
     progress: Progress | None = None,
 ) -> Loaded:
     """Load ``population`` (of this tenant) into an empty register."""
-    lg_code = may_write(db_session, actor)
+    lg_code = ensure_empty(db_session, actor=actor)
     today = today or date.today()
     if population.lg_code != lg_code:
         raise InputError(
             FieldError("団体コード", population.lg_code, f"この団体（{lg_code}）の住民を指定してください。")
         )
-    if db_session.scalar(select(func.count()).select_from(RegistryEvent)):
-        raise InputError(FieldError("住民記録", "", "すでに住民が記録されています。空の住民記録にだけ読み込めます。"))
     step = progress or (lambda label, rows: None)
     people = _people(population)
     events = _events(people, today)
@@ -305,8 +327,8 @@ def load_population(
         "given_name_kana",
         "birth_date",
         "sex",
-        pl.Series("my_number", [encrypt(n, context=MY_NUMBER_CONTEXT) for n in numbers], dtype=pl.Utf8),
-        pl.Series("my_number_index", [blind_index(n, context=MY_NUMBER_CONTEXT) for n in numbers], dtype=pl.Utf8),
+        pl.Series("my_number", encrypt_all(numbers, context=MY_NUMBER_CONTEXT), dtype=pl.Utf8),
+        pl.Series("my_number_index", blind_indexes(numbers, context=MY_NUMBER_CONTEXT), dtype=pl.Utf8),
     )
     _write(db_session, Person.__table__, persons)  # type: ignore[arg-type]
     step("住民", persons.height)

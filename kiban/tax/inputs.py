@@ -11,8 +11,9 @@ import polars as pl
 from kiban.tax.assessment import with_defaults
 
 SPOUSE = ("妻", "夫", "妻(未届)", "夫(未届)")
-PARENTS = ("父", "母")
-"""直系尊属 of the head (同居老親等, 地方税法第314条の2第4項); 夫の父 and the like are the spouse's parents."""
+PARENTS = ("父", "母", "夫の父", "夫の母", "妻の父", "妻の母")
+"""直系尊属 of the head or of the head's spouse: 同居老親等 (地方税法第314条の2第4項, 所得税法第2条第1項第34号の4の
+定義による「納税義務者又はその配偶者の直系尊属」)."""
 NOT_RELATIVES = ("世帯主", "同居人", "縁故者")
 
 DESIGNATED_CITY_KINDS = ("designated_city", "designated_city_ward")
@@ -52,7 +53,8 @@ def from_synthetic(persons: pl.DataFrame, *, designated_city: bool) -> pl.DataFr
         pl.col("pension_income").alias("pension_revenue"),
         "business_income",
         pl.col("disability"),
-        (pl.col("widowed") & ~pl.col("single_parent")).alias("widow"),
+        # 寡婦 is a woman (地方税法第292条第1項第11号); a widower without children has no such deduction
+        (pl.col("widowed") & (pl.col("sex") == "female") & ~pl.col("single_parent")).alias("widow"),
         "single_parent",
         (pl.col("student") & (pl.col("salary_income") > 0)).alias("working_student"),
         "welfare_recipient",

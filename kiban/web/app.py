@@ -26,6 +26,9 @@ from kiban.core.params import api as params_api
 from kiban.core.params import views as params_views
 from kiban.core.tenants import api as tenants_api
 from kiban.core.tenants import views as tenants_views
+from kiban.registry import api as registry_api
+from kiban.registry import report_views as registry_report_views
+from kiban.registry import views as registry_views
 from kiban.web import home
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "core" / "http" / "static"
@@ -40,9 +43,25 @@ ROUTERS: list[APIRouter] = [
     audit_api.router,
     tenants_views.router,
     tenants_api.router,
+    registry_report_views.router,
+    registry_views.router,
+    registry_api.router,
 ]
-TEMPLATE_PACKAGES = ["kiban.web", "kiban.core.identity", "kiban.core.params", "kiban.core.audit", "kiban.core.tenants"]
-NAV: list[NavItem] = [*params_views.NAV, *audit_views.NAV, *tenants_views.NAV]
+TEMPLATE_PACKAGES = [
+    "kiban.web",
+    "kiban.core.identity",
+    "kiban.core.params",
+    "kiban.core.audit",
+    "kiban.core.tenants",
+    "kiban.registry",
+]
+NAV: list[NavItem] = [
+    *registry_views.NAV,
+    *registry_report_views.NAV,
+    *params_views.NAV,
+    *audit_views.NAV,
+    *tenants_views.NAV,
+]
 
 log = logging.getLogger("kiban.web")
 

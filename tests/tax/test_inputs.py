@@ -39,3 +39,10 @@ def test_a_synthetic_town_is_assessed_whole() -> None:
         (pl.col("tax_status") == "exempt").all().alias("all_exempt"), pl.col("household_exempt").first()
     )
     assert (by_household["all_exempt"] == by_household["household_exempt"]).all()
+
+
+def test_only_women_are_widows() -> None:
+    inputs = from_synthetic(generate("131016", 3_000, seed=7).persons, designated_city=False)
+    widows = inputs.filter(pl.col("widow"))
+    assert widows.height > 0
+    assert set(widows["sex"]) == {"female"}

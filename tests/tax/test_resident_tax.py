@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from kiban.core.params.catalogue import ParamValue
 from kiban.tax.assessment import assess, national_parameters
+from kiban.tax.inputs import claims_by_household_head
 
 PARAMS = {fy: national_parameters(fy, kyuchi=1) for fy in (2023, 2024, 2025, 2026)}
 
@@ -249,3 +250,47 @@ def test_salary_tax_is_monotone_over_a_whole_range() -> None:
         result = run(rows, fy)
         taxes = result.sort("salary_revenue")["annual_tax"]
         assert (taxes.diff().drop_nulls() >= 0).all(), fy
+
+
+def test_the_spouses_parent_living_with_the_taxpayer_is_a_cohabiting_elderly_parent() -> None:
+    # 同居老親等 is a 直系尊属 of the taxpayer or of the spouse: 扶養控除 45万円, not 38万円.
+    people = pl.DataFrame(
+        {
+            "person_no": ["1", "2"],
+            "household_no": ["h", "h"],
+            "relationship": ["世帯主", "夫の父"],
+            "birth_date": [date(1980, 5, 1), date(1945, 5, 1)],
+            "sex": ["female", "male"],
+        }
+    )
+    claims = claims_by_household_head(people).with_columns(
+        pl.Series("salary_revenue", [5_000_000, 0]),
+        pl.lit(0).alias("pension_revenue"),
+        pl.lit(0).alias("business_income"),
+    )
+    r = assess(claims, fiscal_year=2025, parameters=PARAMS[2025], keep_all=True).row(0, named=True)
+    assert (r["elderly_parent_dependants"], r["dependant_deduction"]) == (1, 450_000)
+    # 課税所得 356万 − 43万 − 45万 = 268万; 市 160,800 − 1,500, 県 107,200 − 1,000 (人的控除差 5万 + 13万 = 18万)
+    assert (r["income_levy_municipal"], r["income_levy_prefectural"]) == (159_300, 106_200)
+
+
+def test_both_parents_of_a_child_have_the_income_adjustment() -> None:
+    # 所得金額調整控除 (措置法第41条の3の3第1項): (1,000万円上限の給与収入 − 850万円) × 10%, for each parent who has the
+    # child as 扶養親族, whoever claims its 扶養控除.
+    rows = [
+        person("1", household_no="h", salary_revenue=9_000_000),
+        person("2", household_no="h", sex="female", salary_revenue=9_000_000)
+        | {"claimant_no": "1", "spouse_of_claimant": True, "lives_with_claimant": True},
+        person("3", household_no="h", birth_date=date(2014, 5, 1)) | {"claimant_no": "1", "lives_with_claimant": True},
+    ]
+    result = run(rows, 2025).sort("person_no")
+    assert result["income_adjustment_children"].to_list() == [50_000, 50_000, 0]
+
+
+def test_a_child_born_after_the_income_year_is_nobodys_dependant_yet() -> None:
+    rows = [
+        person("1", household_no="h", salary_revenue=3_000_000),
+        person("2", household_no="h", birth_date=date(2025, 1, 1)) | {"claimant_no": "1", "lives_with_claimant": True},
+    ]
+    assert one(rows, 2025)["young_dependants"] == 0
+    assert one(rows, 2026)["young_dependants"] == 1

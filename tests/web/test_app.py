@@ -81,10 +81,19 @@ def test_second_factor_is_required_before_anything(site: Site) -> None:
     assert site.client.get("/api/v1/me").status_code == 401
 
 
-SAMPLE_PATH_VALUES = {"lg_code": A, "user_id": "a-admin"}
+SAMPLE_PATH_VALUES = {"lg_code": A, "user_id": "a-admin", "person_no": "1001", "household_no": "9001"}
 """Tenant A's ids for every path parameter an API route takes; a new route must add its parameter here."""
 SAMPLE_QUERY = {"on": "2025-04-01"}
-SAMPLE_BODIES: dict[tuple[str, str], dict[str, object]] = {}
+SAMPLE_BODIES: dict[tuple[str, str], dict[str, object]] = {
+    ("POST", "/api/v1/registry/persons/{person_no}/move-within"): {
+        "effective_date": "2025-04-01",
+        "postal_code": "1000005",
+        "pref_name": "東京都",
+        "city_name": "千代田区",
+        "town": "丸の内一丁目",
+        "banchi": "1-1",
+    },
+}
 """A valid body for every API route that takes one, so that only the tenant check can refuse the call."""
 NOT_TENANT_IDS = {"name"}
 """Path parameters that name something shared by every tenant (a declared parameter), not a tenant's record."""

@@ -145,7 +145,8 @@ class Principal:
     roles: frozenset[Role]
     permissions: frozenset[Permission]
     via: str = "session"
-    """"session" (browser) or "token" (system-to-system; permissions are the token's scopes)."""
+    """"session" (browser), "token" (system-to-system; permissions are the token's scopes) or "cli" (the ``kiban``
+    command run on the server; permissions are what the command needs)."""
 
     def can(self, permission: Permission) -> bool:
         return permission is Permission.PUBLIC or permission in self.permissions

@@ -223,29 +223,52 @@ class Plan:
         if missing:
             raise RuleError(f"入力に列がありません: {', '.join(sorted(missing))}")
         frame = population
+        positions: dict[tuple[str, str], pl.Series] = {}
         for layer in self.layers:
             expressions = [
                 s.formula.cast(s.rule.dtype).alias(s.rule.name) for s in layer if isinstance(s.formula, pl.Expr)
             ]
             if expressions:
                 frame = frame.with_columns(expressions)
+            gathered: dict[tuple[str, str], list[Step]] = {}
             for step in layer:
                 if isinstance(step.formula, Aggregate):
-                    frame = _join_aggregate(frame, step.rule, step.formula)
+                    gathered.setdefault((step.formula.by, step.formula.key), []).append(step)
+            for pair, steps in gathered.items():
+                if pair not in positions:
+                    positions[pair] = _positions(frame, *pair)
+                frame = _join_aggregates(frame, positions[pair], steps)
         return frame
 
 
-def _join_aggregate(frame: pl.DataFrame, rule: Rule, aggregate: Aggregate) -> pl.DataFrame:
-    gathered = (
-        frame.filter(pl.col(aggregate.by).is_not_null())
-        .group_by(aggregate.by)
-        .agg(aggregate.expression().cast(rule.dtype).alias(rule.name))
-        .rename({aggregate.by: f"__{rule.name}_key"})
+def _positions(frame: pl.DataFrame, by: str, key: str) -> pl.Series:
+    """For each row, the position of the row whose ``key`` equals this row's ``by`` (null where there is none): one
+    join on the keys, after which every aggregate over (``by``, ``key``) is integer work."""
+    rows = frame.select(pl.col(key).alias("__key")).with_row_index("__position")
+    return (
+        frame.select(pl.col(by).alias("__key"))
+        .join(rows, on="__key", how="left", maintain_order="left")
+        .get_column("__position")
     )
-    joined = frame.join(
-        gathered, left_on=aggregate.key, right_on=f"__{rule.name}_key", how="left", maintain_order="left"
+
+
+def _join_aggregates(frame: pl.DataFrame, positions: pl.Series, steps: list[Step]) -> pl.DataFrame:
+    """Every aggregate of one layer over the same (``by``, ``key``): grouped by the target row's position, then
+    scattered into full columns."""
+    aggregates = [(s.rule, s.formula) for s in steps if isinstance(s.formula, Aggregate)]
+    grouped = (
+        frame.select([a.source for _, a in aggregates])
+        .with_columns(positions.alias("__position"))
+        .filter(pl.col("__position").is_not_null())
+        .group_by("__position")
+        .agg([a.expression().cast(rule.dtype).alias(rule.name) for rule, a in aggregates])
     )
-    return joined.with_columns(pl.col(rule.name).fill_null(pl.lit(aggregate.empty).cast(rule.dtype)))
+    targets = grouped.get_column("__position")
+    columns = []
+    for rule, a in aggregates:
+        column = pl.Series(rule.name, [a.empty], dtype=rule.dtype).extend_constant(a.empty, frame.height - 1)
+        columns.append(column.scatter(targets, grouped.get_column(rule.name)) if targets.len() else column)
+    return frame.hstack(columns)
 
 
 def plan(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from kiban.core.rules.engine import Aggregate, Scope
-from kiban.tax.rules.common import FY2026, age_at_year_end, brackets, rules
+from kiban.tax.rules.common import FY2026, age_at_year_end, brackets, income_year, rules
 
 LAW = "地方税法第292条第1項第7号〜第9号（同一生計配偶者・控除対象配偶者・扶養親族）"
 
@@ -22,7 +22,9 @@ def _age(s: Scope) -> pl.Expr:
 
 
 def _claimed(s: Scope) -> pl.Expr:
-    return s("claimant_no").is_not_null()
+    """Claimed by someone, and born by 31 December of the income year (the day 扶養 is judged on)."""
+    born = s("birth_date") <= pl.date(income_year(s), 12, 31)
+    return s("claimant_no").is_not_null() & born
 
 
 @rules.rule("is_spouse_dependant", label="同一生計配偶者", reference=LAW, dtype=pl.Boolean())
@@ -156,12 +158,7 @@ def _young_or_disabled_row(s: Scope) -> pl.Expr:
 def _specific_relative(s: Scope) -> pl.Expr:
     income = s("total_income_for_dependency")
     limit = s.yen("resident_tax.dependant_income_limit")
-    eligible = (
-        s("claimant_no").is_not_null()
-        & ~s("spouse_of_claimant")
-        & s("age_at_year_end").is_between(19, 22)
-        & (income > limit)
-    )
+    eligible = _claimed(s) & ~s("spouse_of_claimant") & s("age_at_year_end").is_between(19, 22) & (income > limit)
     table: list[tuple[int, int | pl.Expr]] = [
         (950_000, 450_000),
         (1_000_000, 410_000),
@@ -191,8 +188,19 @@ _AGGREGATES = {
     "disabled_dependants": ("disabled_row", "障害者である同一生計配偶者・扶養親族の数"),
     "special_disabled_dependants": ("special_disabled_row", "特別障害者である同一生計配偶者・扶養親族の数"),
     "cohabiting_special_disabled_dependants": ("cohabiting_special_disabled_row", "同居特別障害者の数"),
-    "young_or_disabled_dependants": ("young_or_disabled_row", "23歳未満の扶養親族・特別障害者の数"),
     "specific_relative_deduction_claimed": ("specific_relative_amount_row", "特定親族特別控除額の合計"),
 }
 for _name, (_source, _label) in _AGGREGATES.items():
     rules.aggregate(_name, Aggregate(_source, by="claimant_no", key="person_no"), label=_label, reference=LAW)
+
+
+@rules.rule(
+    "young_or_disabled_dependants",
+    label="世帯の23歳未満の扶養親族・特別障害者である同一生計配偶者又は扶養親族の数",
+    reference="租税特別措置法第41条の3の3第1項（扶養親族を「有する」者：扶養控除を受ける者に限らない）",
+)
+def _young_or_disabled_in_household(s: Scope) -> pl.Expr:
+    # Both parents of a child under 23 have it as their 扶養親族 in the sense of this article, whoever of them
+    # claims the 扶養控除: counted over the household (a row never counts itself, as no one is their own dependant).
+    own = s("young_or_disabled_row")
+    return (own.sum().over(s("household_no")) - own).cast(pl.Int64)

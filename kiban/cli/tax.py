@@ -1,0 +1,166 @@
+"""``kiban tax``: the 個人住民税 batch of a municipality (``assess``) and its income declarations (``declarations
+import`` from the standard CSV, ``declarations synth`` from the synthetic population ``kiban seed`` loaded).
+
+Commands act as ``cli:<OS user>`` with the tax permissions they need (and reading the register for ``assess``);
+the services check and audit them like any other caller. Each command is one transaction: all or nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.exc import DBAPIError
+
+from kiban.cli.common import console, database_option, japanese_errors, open_database, operator
+from kiban.core.db import Database
+from kiban.core.errors import KibanError
+from kiban.core.identifiers import validate_lg_code
+from kiban.core.identity.permissions import Permission
+from kiban.core.money import format_yen
+from kiban.core.tenants import service as tenants
+from kiban.registry.synth import generate
+from kiban.tax import declarations
+from kiban.tax.assessment import LAST_FISCAL_YEAR
+from kiban.tax.rules.results import STATUS_LABELS
+from kiban.tax.service import STEPS, RunSummary, assess_municipality
+
+TOTAL_LABELS = {
+    "income_levy_municipal": "所得割（市区町村民税）",
+    "income_levy_prefectural": "所得割（道府県民税）",
+    "per_capita_municipal": "均等割（市区町村民税）",
+    "per_capita_prefectural": "均等割（道府県民税）",
+    "forest_environment_tax": "森林環境税",
+    "annual_tax": "年税額 合計",
+}
+
+lg_code_option = click.option("--lg-code", required=True, help="団体コード（例：131016 千代田区）")
+fiscal_year_option = click.option(
+    "--fiscal-year", type=int, default=LAST_FISCAL_YEAR, show_default=True, help="年度（西暦。例：2026 は令和8年度）"
+)
+
+
+def _active_tenant(database: Database, lg_code: str) -> str:
+    """The tenant's name; a Japanese error when it is unknown, not active, or the database is not set up."""
+    try:
+        with database.tenant(None) as s:
+            tenant = tenants.get(db_session=s, lg_code=lg_code)
+            name, active = tenant.name, tenant.active
+    except DBAPIError as exc:
+        raise KibanError(
+            "データベースに接続できないか、まだ作成されていません。`kiban db upgrade` で作成してから実行してください。"
+        ) from exc
+    if not active:
+        raise KibanError(
+            f"{name}（{lg_code}）は利用開始されていません。`kiban tenants activate {lg_code}` で利用開始してください。"
+        )
+    return name
+
+
+@click.group()
+def tax() -> None:
+    """個人住民税：申告等の取込みと賦課計算"""
+
+
+@tax.command()
+@lg_code_option
+@fiscal_year_option
+@database_option
+@japanese_errors
+def assess(lg_code: str, fiscal_year: int, database_url: str | None) -> None:
+    """賦課期日（1月1日）の住民全員の税額を計算して保存する（何度実行しても同じ入力なら同じ結果）"""
+    code = validate_lg_code(lg_code)
+    database = open_database(database_url)
+    try:
+        name = _active_tenant(database, code)
+        actor = operator(code, Permission.TAX_WRITE, Permission.TAX_READ, Permission.REGISTRY_READ)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task(f"{name} {fiscal_year}年度の賦課計算", total=STEPS)
+            with database.tenant(code) as s:
+                summary = assess_municipality(
+                    s,
+                    actor=actor,
+                    fiscal_year=fiscal_year,
+                    progress=lambda done: progress.update(task, description=done, advance=1),
+                )
+    finally:
+        database.dispose()
+    _print_summary(name, summary)
+
+
+def _print_summary(name: str, summary: RunSummary) -> None:
+    table = Table(title=f"{name} {summary.fiscal_year}年度 個人住民税（第{summary.run_no}回）")
+    table.add_column("課税区分")
+    table.add_column("人数", justify="right")
+    for status, label in STATUS_LABELS.items():
+        table.add_row(label, f"{summary.by_status.get(status, 0):,}")
+    table.add_row("計", f"{summary.persons:,}", style="bold")
+    console.print(table)
+    totals = Table(show_header=False)
+    totals.add_column("税目")
+    totals.add_column("金額", justify="right")
+    for key, label in TOTAL_LABELS.items():
+        totals.add_row(label, format_yen(summary.totals[key]))
+    console.print(totals)
+    if summary.changed or summary.removed:
+        console.print(
+            f"前回から変わった結果 {summary.changed:,} 件、なくなった結果 {summary.removed:,} 件を書き込みました。"
+        )
+    else:
+        console.print("前回の計算から変わった結果はありません。")
+    if summary.not_resident:
+        console.print(f"賦課期日に住民でなかった {summary.not_resident:,} 人の申告等は計算していません。")
+
+
+@tax.group(name="declarations")
+def declarations_group() -> None:
+    """所得の申告・給与支払報告書・公的年金等支払報告書"""
+
+
+@declarations_group.command(name="import")
+@lg_code_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@database_option
+@japanese_errors
+def import_command(lg_code: str, file: Path, database_url: str | None) -> None:
+    """標準レイアウトのCSV（UTF-8 または Shift_JIS）を取り込む。誤りが1つでもあれば何も取り込まない"""
+    code = validate_lg_code(lg_code)
+    database = open_database(database_url)
+    try:
+        _active_tenant(database, code)
+        with database.tenant(code) as s:
+            stored = declarations.import_file(s, actor=operator(code, Permission.TAX_WRITE), data=file.read_bytes())
+    finally:
+        database.dispose()
+    years = "・".join(f"{y}年度" for y in stored.fiscal_years)
+    console.print(f"{years}の申告等 {stored.declarations:,} 件（{stored.persons:,} 人）を取り込みました。")
+
+
+@declarations_group.command(name="synth")
+@lg_code_option
+@fiscal_year_option
+@click.option("--persons", type=click.IntRange(min=1), required=True, help="`kiban seed` で指定した人数")
+@click.option("--seed", type=int, default=0, show_default=True, help="`kiban seed` で指定した乱数の種")
+@database_option
+@japanese_errors
+def synth(lg_code: str, fiscal_year: int, persons: int, seed: int, database_url: str | None) -> None:
+    """`kiban seed` で読み込んだ架空の住民の所得を、その年度の申告等として登録する"""
+    code = validate_lg_code(lg_code)
+    database = open_database(database_url)
+    try:
+        _active_tenant(database, code)
+        with console.status(f"住民 {persons:,} 人の所得を生成しています…"):
+            population = generate(code, persons, seed=seed)
+        with database.tenant(code) as s:
+            stored = declarations.store_synthetic(
+                s,
+                actor=operator(code, Permission.TAX_WRITE, Permission.TAX_READ),
+                persons=population.persons,
+                fiscal_year=fiscal_year,
+            )
+    finally:
+        database.dispose()
+    console.print(f"{fiscal_year}年度の申告等 {stored.declarations:,} 件（{stored.persons:,} 人）を登録しました。")

@@ -1,0 +1,157 @@
+"""Importing income declarations from the standard CSV: encodings, full-width digits, the row-level report, and
+nothing written when anything is wrong."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from kiban.core.audit.service import entries
+from kiban.core.errors import PermissionDenied
+from kiban.core.identity.permissions import Role
+from kiban.tax import declarations
+from kiban.tax.assessment import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
+from kiban.tax.declarations import DeclarationFileError, RowError, decode, import_file, parse
+from kiban.tax.models import IncomeDeclaration
+
+from conftest import TestDatabase
+from residents import A, move_in, staff
+
+CLERK = staff("clerk1", Role.REGISTRY)
+TAX = staff("tax1", Role.TAX)
+SCHOOL = staff("school1", Role.SCHOOL)
+
+GOOD = (
+    "宛名番号,年度,種別,給与収入,公的年金等収入,事業所得,社会保険料,生命保険料控除,障害者,寡婦\n"
+    '1001,2026,給与支払報告書,"5,000,000",,,"700,000","40,000",,\n'
+    "\n"
+    "１００２,令和８年度,申告,,,△１２０，０００,,,特別障害者,○\n"
+    '1001,2026,公的年金等支払報告書,,"600,000",,,,,\n'
+)
+
+
+def _town(db: TestDatabase) -> None:
+    with db.app.tenant(A) as s:
+        move_in(s, CLERK, "1001", "9001")
+        move_in(s, CLERK, "1002", "9001", given_name="花子", sex="female", relationship="妻")
+
+
+def _stored(db: TestDatabase) -> list[tuple[int, str, str, int, int, int, str, bool]]:
+    d = IncomeDeclaration
+    with db.app.tenant(A) as s:
+        rows = s.execute(
+            select(
+                d.declaration_no,
+                d.person_no,
+                d.source,
+                d.salary_revenue,
+                d.pension_revenue,
+                d.business_income,
+                d.disability,
+                d.widow,
+            ).order_by(d.declaration_no)
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+EXPECTED = [
+    (1, "1001", "給与支払報告書", 5_000_000, 0, 0, "none", False),
+    (2, "1002", "申告", 0, 0, -120_000, "special", True),
+    (3, "1001", "公的年金等支払報告書", 0, 600_000, 0, "none", False),
+]
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_a_utf8_file_with_bom_is_imported_whole_and_audited(db: TestDatabase) -> None:
+    _town(db)
+    with db.app.tenant(A) as s:
+        stored = import_file(s, actor=TAX, data=b"\xef\xbb\xbf" + GOOD.encode("utf-8"), received_on=date(2026, 2, 1))
+    assert (stored.declarations, stored.persons, stored.fiscal_years) == (3, 2, (2026,))
+    assert _stored(db) == EXPECTED
+    with db.app.tenant(A) as s:
+        logged = [e for e in entries(s, lg_code=A) if e.action == "tax.declarations.import"]
+        assert len(logged) == 1
+        detail = json.loads(logged[0].detail or "{}")
+        assert (detail["declarations"], detail["first_no"]) == (3, 1)
+        assert detail["origin"].startswith("sha256:")
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_a_cp932_file_with_full_width_digits_is_imported(db: TestDatabase) -> None:
+    _town(db)
+    with db.app.tenant(A) as s:
+        import_file(s, actor=TAX, data=GOOD.replace("\n", "\r\n").encode("cp932"))
+        assert declarations.count(s, actor=TAX, fiscal_year=2026) == 3
+    assert _stored(db) == EXPECTED
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_a_bad_file_is_reported_by_row_and_column_and_nothing_is_written(db: TestDatabase) -> None:
+    _town(db)
+    bad = (
+        "宛名番号,年度,種別,給与収入,事業所得,勤労学生\n"
+        "1001,2026,給与支払報告書,5000000,,\n"
+        "1002,2031,年末調整,12.5万,abc,はいはい\n"
+        "10a1,2026,申告,,,\n"
+        "1001,2026,申告\n"
+    )
+    with db.app.tenant(A) as s, pytest.raises(DeclarationFileError) as refused:
+        import_file(s, actor=TAX, data=bad.encode("cp932"))
+    assert [(e.row, e.column, e.received) for e in refused.value.rows] == [
+        (3, "年度", "2031"),
+        (3, "種別", "年末調整"),
+        (3, "給与収入", "12.5万"),
+        (3, "事業所得", "abc"),
+        (3, "勤労学生", "はいはい"),
+        (4, "宛名番号", "10a1"),
+        (5, "列数", "3"),
+    ]
+    assert f"3行目「年度」：「2031」は受け付けられません。{FIRST_FISCAL_YEAR}〜{LAST_FISCAL_YEAR}の西暦" in str(
+        refused.value
+    )
+    assert "損失は「-120,000」" in refused.value.rows[3].fix
+    # every value is valid, but one 宛名番号 is not in the register: still nothing is written
+    unknown = "宛名番号,年度,種別,給与収入\n1001,2026,給与支払報告書,100\n\n9999,2026,給与支払報告書,100\n"
+    with db.app.tenant(A) as s, pytest.raises(DeclarationFileError) as refused:
+        import_file(s, actor=TAX, data=unknown.encode())
+    assert refused.value.rows == (
+        RowError(4, "宛名番号", "9999", "住民記録にない宛名番号です。番号を確かめてください。"),
+    )
+    assert _stored(db) == []
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_importing_needs_the_tax_role(db: TestDatabase) -> None:
+    _town(db)
+    with db.app.tenant(A) as s, pytest.raises(PermissionDenied, match="税務担当"):
+        import_file(s, actor=SCHOOL, data=GOOD.encode())
+    with db.app.tenant(A) as s:
+        assert s.scalar(select(func.count()).select_from(IncomeDeclaration)) == 0
+        newest = entries(s, lg_code=A, limit=1)[0]
+        assert (newest.action, newest.outcome) == ("tax.write", "denied")
+
+
+def test_the_header_is_checked_before_any_row() -> None:
+    with pytest.raises(DeclarationFileError) as refused:
+        parse("宛名番号,種別,給与,給与\n1001,申告,1,1\n")
+    assert [(e.row, e.column, e.received) for e in refused.value.rows] == [
+        (1, "見出し", ""),
+        (1, "見出し", "給与"),
+    ]
+    assert "「年度」の列が必要です" in refused.value.rows[0].fix
+    trailing = parse("宛名番号,年度,種別,給与収入,,\n1001,2026,給与支払報告書,100,,\n")
+    assert trailing.select("person_no", "salary_revenue", "row").rows() == [("1001", 100, 2)]
+    with pytest.raises(DeclarationFileError, match="1件以上"):
+        parse("宛名番号,年度,種別\n\n")
+
+
+def test_encodings_are_detected() -> None:
+    text = "宛名番号,年度,種別\n１,2026,申告\n"
+    assert decode(text.encode("utf-8")) == text
+    assert decode(b"\xef\xbb\xbf" + text.encode("utf-8")) == text
+    assert decode(text.encode("cp932")) == text
+    with pytest.raises(DeclarationFileError, match="CP932"):
+        decode(b"\xff\xfe\x00\x81")
