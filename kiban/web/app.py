@@ -29,6 +29,8 @@ from kiban.core.tenants import views as tenants_views
 from kiban.registry import api as registry_api
 from kiban.registry import report_views as registry_report_views
 from kiban.registry import views as registry_views
+from kiban.tax import api as tax_api
+from kiban.tax import views as tax_views
 from kiban.web import home
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "core" / "http" / "static"
@@ -46,6 +48,8 @@ ROUTERS: list[APIRouter] = [
     registry_report_views.router,
     registry_views.router,
     registry_api.router,
+    tax_views.router,
+    tax_api.router,
 ]
 TEMPLATE_PACKAGES = [
     "kiban.web",
@@ -54,10 +58,12 @@ TEMPLATE_PACKAGES = [
     "kiban.core.audit",
     "kiban.core.tenants",
     "kiban.registry",
+    "kiban.tax",
 ]
 NAV: list[NavItem] = [
     *registry_views.NAV,
     *registry_report_views.NAV,
+    *tax_views.NAV,
     *params_views.NAV,
     *audit_views.NAV,
     *tenants_views.NAV,

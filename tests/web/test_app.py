@@ -83,7 +83,7 @@ def test_second_factor_is_required_before_anything(site: Site) -> None:
 
 SAMPLE_PATH_VALUES = {"lg_code": A, "user_id": "a-admin", "person_no": "1001", "household_no": "9001"}
 """Tenant A's ids for every path parameter an API route takes; a new route must add its parameter here."""
-SAMPLE_QUERY = {"on": "2025-04-01"}
+SAMPLE_QUERY = {"on": "2025-04-01", "fiscal_year": "2026"}
 SAMPLE_BODIES: dict[tuple[str, str], dict[str, object]] = {
     ("POST", "/api/v1/registry/persons/{person_no}/move-within"): {
         "effective_date": "2025-04-01",
