@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -294,3 +295,69 @@ def test_a_child_born_after_the_income_year_is_nobodys_dependant_yet() -> None:
     ]
     assert one(rows, 2025)["young_dependants"] == 0
     assert one(rows, 2026)["young_dependants"] == 1
+
+
+KANAGAWA_DESIGNATED = {"resident_tax.income_levy.rate.prefectural_designated_city": Decimal("0.02025")}
+"""神奈川県: 県民税所得割 2% (指定都市) + 水源環境保全税 0.025% (県の超過課税)."""
+
+
+def test_yokohama_worked_example_fy2025() -> None:
+    """横浜市「令和7年度市民税・県民税・森林環境税の計算(例)」(Aさん: 夫婦、子供2人 17歳・13歳、給与 5,500,000円),
+    https://www.city.yokohama.lg.jp/kurashi/koseki-zei-hoken/zeikin/y-shizei/kojin-shiminzei-kenminzei/kojin-shiminzei-shosai/kojinkeisan.html"""
+    rows = [
+        person(
+            "1",
+            household_no="h",
+            designated_city=True,
+            salary_revenue=5_500_000,
+            social_insurance=394_800,
+            life_insurance_deduction=28_000,
+            earthquake_insurance_deduction=10_000,
+        ),
+        person("2", household_no="h", sex="female", designated_city=True)
+        | {"claimant_no": "1", "spouse_of_claimant": True, "lives_with_claimant": True},
+        person("3", household_no="h", birth_date=date(2007, 6, 1), designated_city=True)
+        | {"claimant_no": "1", "lives_with_claimant": True},
+        person("4", household_no="h", birth_date=date(2011, 6, 1), designated_city=True)
+        | {"claimant_no": "1", "lives_with_claimant": True},
+    ]
+    r = one(rows, 2025, KANAGAWA_DESIGNATED)
+    assert r["salary_income"] == 3_960_000  # (1)
+    assert r["total_deductions"] == 1_522_800  # (8)
+    assert r["taxable_income"] == 2_437_000  # 課税標準額 (千円未満切捨)
+    assert r["income_levy_gross_municipal"] == 194_960  # (9) 8%
+    assert r["income_levy_gross_prefectural"] == 49_349  # (10) 2.025%, 1円未満切捨
+    # 調整控除: 合計課税所得金額 200万円超 → (15万円 − 43.7万円) は5万円を下回るので5万円 × 市4%・県1%
+    assert (r["adjustment_credit_municipal"], r["adjustment_credit_prefectural"]) == (2_000, 500)
+    assert (r["income_levy_municipal"], r["income_levy_prefectural"]) == (192_900, 48_800)  # 100円未満切捨
+
+
+def test_sagamihara_worked_example_fy2024_with_the_flat_reduction() -> None:
+    """相模原市「市・県民税・森林環境税の計算例」(夫婦子供2人、16歳未満と16〜18歳、給与 5,000,000円、令和6年度),
+    http://www-host.city.sagamihara.kanagawa.jp/kurashi/1026448/zeikin/1026477/jyuminzei_kojin/1007716.html"""
+    rows = [
+        person(
+            "1",
+            household_no="h",
+            designated_city=True,
+            salary_revenue=5_000_000,
+            social_insurance=500_000,
+            life_insurance_deduction=91_000,  # 35,000 + 28,000 + 28,000, capped at 70,000
+        ),
+        person("2", household_no="h", sex="female", designated_city=True)
+        | {"claimant_no": "1", "spouse_of_claimant": True, "lives_with_claimant": True},
+        person("3", household_no="h", birth_date=date(2010, 6, 1), designated_city=True)
+        | {"claimant_no": "1", "lives_with_claimant": True},
+        person("4", household_no="h", birth_date=date(2006, 6, 1), designated_city=True)
+        | {"claimant_no": "1", "lives_with_claimant": True},
+    ]
+    r = one(rows, 2024, KANAGAWA_DESIGNATED)
+    assert (r["salary_income"], r["total_deductions"], r["taxable_income"]) == (3_560_000, 1_660_000, 1_900_000)
+    assert (r["income_levy_gross_prefectural"], r["income_levy_gross_municipal"]) == (38_475, 152_000)  # (D), (E)
+    assert (r["adjustment_credit_prefectural"], r["adjustment_credit_municipal"]) == (1_500, 6_000)  # (F), (G)
+    before = (r["income_levy_before_flat_reduction_prefectural"], r["income_levy_before_flat_reduction_municipal"])
+    assert before == (36_975, 146_000)  # (H), (I)
+    assert r["flat_reduction_persons"] == 4  # 本人 + 配偶者 + 扶養親族2人 → (L) 40,000円
+    # 定額減税額(県民税) = L × H ÷ (H + I) = 40,000 × 36,975 ÷ 182,975 = 8,083.07… → 8,083; 市民税 31,917
+    assert (r["flat_reduction_prefectural"], r["flat_reduction_municipal"]) == (8_083, 31_917)
+    assert (r["income_levy_prefectural"], r["income_levy_municipal"]) == (28_800, 114_000)

@@ -218,7 +218,7 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
     flat_label = f"定額減税額（{japanese}）"
     flat_law = (
         "地方税法附則第5条の8〜第5条の10（令和6年度分の特別税額控除。本人・控除対象配偶者・扶養親族1人につき1万円、"
-        "合計所得金額1,805万円超は対象外、市町村民税と道府県民税は所得割の標準税率の比で按分）"
+        "合計所得金額1,805万円超は対象外、市町村民税と道府県民税は両者の所得割額の比で按分）"
     )
 
     @rules.rule(f"flat_reduction_{level}", label=flat_label, reference=flat_law)
@@ -227,12 +227,17 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
 
     @rules.rule(f"flat_reduction_{level}", label=flat_label, reference=flat_law, since=FY2024)
     def _flat(s: Scope) -> pl.Expr:
+        # The 1万円 per person is shared between the two taxes in proportion to their 所得割 (before it): 道府県民税
+        # 分 = 控除額 × 道府県民税所得割 ÷ (市町村民税所得割 + 道府県民税所得割), 1円未満切捨て, the rest to the
+        # 市町村民税 (as the 相模原市 worked example computes it); each at most its own 所得割.
         total = s("flat_reduction_persons") * s.yen("resident_tax.flat_reduction_2024.per_person")
-        tenths, tenths_designated = {"municipal": (6, 8), "prefectural": (4, 2)}[level]
-        share = pl.when(s("designated_city")).then(total * tenths_designated // 10).otherwise(total * tenths // 10)
-        eligible = s("total_income") <= 18_050_000
-        before = s(f"income_levy_before_flat_reduction_{level}")
-        return pl.when(eligible).then(pl.min_horizontal(share, before)).otherwise(0)
+        municipal = s("income_levy_before_flat_reduction_municipal")
+        prefectural = s("income_levy_before_flat_reduction_prefectural")
+        levied = (municipal + prefectural).clip(lower_bound=1)
+        prefectural_share = pl.min_horizontal(total * prefectural // levied, prefectural)
+        share = prefectural_share if level == "prefectural" else pl.min_horizontal(total - prefectural_share, municipal)
+        eligible = (s("total_income") <= 18_050_000) & (municipal + prefectural > 0)
+        return pl.when(eligible).then(share).otherwise(0)
 
     @rules.rule(f"flat_reduction_{level}", label=flat_label, reference=flat_law, since=FY2025)
     def _flat_ended(s: Scope) -> pl.Expr:
