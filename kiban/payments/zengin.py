@@ -93,6 +93,8 @@ def _text(value: str, width: int) -> str:
 
 
 def _name(value: str, width: int, field: str, errors: list[FieldError]) -> str:
+    if value == "" and field.endswith(("銀行名", "支店名")):
+        return " " * width  # 被仕向銀行名・支店名 are optional: banks route transfers by the codes
     try:
         return _text(zengin_kana(value, field=field), width)
     except InputError as exc:

@@ -155,23 +155,42 @@ def authorize(db_session: TenantSession, *, actor: Principal, permission: Permis
         why = missing_permission_message(permission)
     if why is not None:
         detail = {"permission": permission.value, "actor_tenant": actor.lg_code}
-        denial = partial(
-            record_denied,
-            db_session.engine,
-            actor=actor,
-            action=action,
-            purpose=purpose,
-            lg_code=lg_code,
-            detail=detail,
-        )
-        if db_session.info.get(_HOLDS_HEAD):
-            # This transaction has appended to the chain and holds its head until it ends: a second transaction
-            # would wait for it forever, so the refusal is written as soon as this one commits or rolls back.
-            db_session.info.setdefault(_DEFERRED, []).append(denial)
-        else:
-            denial()
+        record_refusal(db_session, actor=actor, action=action, purpose=purpose, detail=detail)
         raise PermissionDenied(why)
     return lg_code
+
+
+def record_refusal(
+    db_session: TenantSession,
+    *,
+    actor: Principal,
+    action: str,
+    purpose: str,
+    subject: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Audit a refusal (``outcome="denied"``) so that it stays recorded when the caller's transaction rolls back: in
+    a transaction of its own, or, when this one already holds the chain head, as soon as this one ends. Services call
+    it for refusals of their own (e.g. a 起票者 approving their own batch) before raising."""
+    lg_code = db_session.lg_code
+    if lg_code is None:
+        raise PermissionDenied("団体が指定されていません。団体を選んでから操作してください。")
+    denial = partial(
+        record_denied,
+        db_session.engine,
+        actor=actor,
+        action=action,
+        purpose=purpose,
+        lg_code=lg_code,
+        subject=subject,
+        detail=detail,
+    )
+    if db_session.info.get(_HOLDS_HEAD):
+        # This transaction has appended to the chain and holds its head until it ends: a second transaction
+        # would wait for it forever, so the refusal is written as soon as this one commits or rolls back.
+        db_session.info.setdefault(_DEFERRED, []).append(denial)
+    else:
+        denial()
 
 
 # --- verification ---------------------------------------------------------------------------------------------------
