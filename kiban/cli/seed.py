@@ -3,7 +3,9 @@ register of an active tenant (``kiban.registry.load``, one transaction, COPY on 
 Parquet (what batch rules read).
 
 The command acts as ``cli:<OS user>`` with the registry write permission only; the load is checked and audited like
-any other write, and is refused when the register already holds anyone."""
+any other write, and is refused when the register already holds anyone. The residents' incomes are then registered
+as the ``--tax-year``'s declarations (``kiban.tax.declarations``, as ``cli:<OS user>`` with the tax permissions), so
+the seeded town can be assessed with ``kiban tax assess``."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from sqlalchemy.exc import DBAPIError
 
 from kiban.cli.common import console, database_option, japanese_errors, open_database, operator
+from kiban.cli.tax import store_synthetic_declarations
 from kiban.core.db import Database
 from kiban.core.errors import KibanError
 from kiban.core.identifiers import validate_lg_code
@@ -22,6 +25,8 @@ from kiban.core.identity.permissions import Permission
 from kiban.core.tenants import service as tenants
 from kiban.registry.load import Loaded, ensure_empty, load_population
 from kiban.registry.synth import Population, generate, write_parquet
+from kiban.tax.assessment import LAST_FISCAL_YEAR
+from kiban.tax.declarations import check_fiscal_year
 
 STEPS = 7
 """Steps ``load_synthetic`` reports: the checks, generation, the four tables ``load_population`` writes, the
@@ -80,11 +85,27 @@ def load_synthetic(
     show_default=True,
     help="データベースの住民記録に読み込む（利用中の団体の、空の住民記録だけ）",
 )
+@click.option(
+    "--tax-year",
+    type=int,
+    default=LAST_FISCAL_YEAR,
+    show_default=True,
+    help="住民の所得をこの年度の申告等として登録する（`kiban tax assess` で賦課計算できる）",
+)
 @database_option
 @japanese_errors
-def seed(lg_code: str, persons: int, seed: int, directory: Path | None, load: bool, database_url: str | None) -> None:
+def seed(
+    lg_code: str,
+    persons: int,
+    seed: int,
+    directory: Path | None,
+    load: bool,
+    tax_year: int,
+    database_url: str | None,
+) -> None:
     """架空の住民（世帯・所得・異動履歴を含む）を生成し、住民記録に読み込む（Parquetにも書き出せる）"""
     code = validate_lg_code(lg_code)
+    check_fiscal_year(tax_year)
     if not load and directory is None:
         raise click.UsageError("--no-database のときは --parquet で出力先を指定してください。")
     if load:
@@ -105,12 +126,17 @@ def seed(lg_code: str, persons: int, seed: int, directory: Path | None, load: bo
                     progress.update(tasks[0], description=f"{done}：済", advance=1)
 
                 population, loaded = load_synthetic(database, code, persons, seed=seed, step=step)
+            console.print(
+                f"{code} の住民記録に 世帯 {loaded.households:,}、住民 {loaded.persons:,}（転出・死亡を含む）、"
+                f"異動 {loaded.events:,} 件を読み込みました。"
+            )
+            declared = store_synthetic_declarations(database, code, population, tax_year)
+            console.print(
+                f"{tax_year}年度の申告等 {declared.declarations:,} 件を登録しました"
+                f"（`kiban tax assess --lg-code {code} --fiscal-year {tax_year}` で賦課計算できます）。"
+            )
         finally:
             database.dispose()
-        console.print(
-            f"{code} の住民記録に 世帯 {loaded.households:,}、住民 {loaded.persons:,}（転出・死亡を含む）、"
-            f"異動 {loaded.events:,} 件を読み込みました。"
-        )
     else:
         with console.status(f"{code} の住民 {persons:,} 人を生成しています…"):
             population = generate(code, persons, seed=seed)

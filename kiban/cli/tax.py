@@ -20,7 +20,7 @@ from kiban.core.identifiers import validate_lg_code
 from kiban.core.identity.permissions import Permission
 from kiban.core.money import format_yen
 from kiban.core.tenants import service as tenants
-from kiban.registry.synth import generate
+from kiban.registry.synth import Population, generate
 from kiban.tax import declarations
 from kiban.tax.assessment import LAST_FISCAL_YEAR
 from kiban.tax.rules.results import STATUS_LABELS
@@ -139,6 +139,21 @@ def import_command(lg_code: str, file: Path, database_url: str | None) -> None:
     console.print(f"{years}の申告等 {stored.declarations:,} 件（{stored.persons:,} 人）を取り込みました。")
 
 
+def store_synthetic_declarations(
+    database: Database, lg_code: str, population: Population, fiscal_year: int
+) -> declarations.Stored:
+    """Write a synthetic population's incomes (``kiban.registry.synth``, loaded into the register) as the
+    ``fiscal_year``'s declarations, in one transaction, as the command's operator (``kiban seed``, ``kiban tax
+    declarations synth``)."""
+    with database.tenant(lg_code) as s:
+        return declarations.store_synthetic(
+            s,
+            actor=operator(lg_code, Permission.TAX_WRITE, Permission.TAX_READ),
+            persons=population.persons,
+            fiscal_year=fiscal_year,
+        )
+
+
 @declarations_group.command(name="synth")
 @lg_code_option
 @fiscal_year_option
@@ -154,13 +169,7 @@ def synth(lg_code: str, fiscal_year: int, persons: int, seed: int, database_url:
         _active_tenant(database, code)
         with console.status(f"住民 {persons:,} 人の所得を生成しています…"):
             population = generate(code, persons, seed=seed)
-        with database.tenant(code) as s:
-            stored = declarations.store_synthetic(
-                s,
-                actor=operator(code, Permission.TAX_WRITE, Permission.TAX_READ),
-                persons=population.persons,
-                fiscal_year=fiscal_year,
-            )
+        stored = store_synthetic_declarations(database, code, population, fiscal_year)
     finally:
         database.dispose()
     console.print(f"{fiscal_year}年度の申告等 {stored.declarations:,} 件（{stored.persons:,} 人）を登録しました。")

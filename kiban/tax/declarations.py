@@ -102,13 +102,14 @@ class RowError:
     """One problem in a declarations file."""
 
     row: int
-    """Row as a spreadsheet shows it (the header is row 1)."""
+    """Row as a spreadsheet shows it (the header is row 1); 0 for declarations that come from no file."""
     column: str
     received: str
     fix: str
 
     def field_error(self) -> FieldError:
-        return FieldError(f"{self.row}行目「{self.column}」", self.received, self.fix)
+        where = f"{self.row}行目" if self.row else ""
+        return FieldError(f"{where}「{self.column}」", self.received, self.fix)
 
 
 class DeclarationFileError(InputError):
@@ -312,7 +313,7 @@ def store(
     frame = declarations.select([pl.col(k).cast(t) for k, t in FRAME_SCHEMA.items()])
     unknown = _unknown_persons(db_session, frame["person_no"].unique().to_list())
     if unknown:
-        lines = declarations["row"].to_list() if "row" in declarations.columns else list(range(2, frame.height + 2))
+        lines = declarations["row"].to_list() if "row" in declarations.columns else [0] * frame.height
         errors = [
             RowError(line, "宛名番号", person_no, "住民記録にない宛名番号です。番号を確かめてください。")
             for line, person_no in zip(lines, frame["person_no"].to_list(), strict=True)
@@ -395,10 +396,20 @@ def count(db_session: TenantSession, *, actor: Principal, fiscal_year: int) -> i
     return int(total or 0)
 
 
+def check_fiscal_year(fiscal_year: int) -> int:
+    """``fiscal_year`` if its rules are written (``FIRST_FISCAL_YEAR``〜``LAST_FISCAL_YEAR``); otherwise refused."""
+    if not FIRST_FISCAL_YEAR <= fiscal_year <= LAST_FISCAL_YEAR:
+        raise InputError(
+            FieldError("年度", str(fiscal_year), f"{FIRST_FISCAL_YEAR}〜{LAST_FISCAL_YEAR}年度を指定してください。")
+        )
+    return fiscal_year
+
+
 def store_synthetic(db_session: TenantSession, *, actor: Principal, persons: pl.DataFrame, fiscal_year: int) -> Stored:
     """Write the synthetic population's incomes as ``fiscal_year``'s declarations, so a seeded town can be assessed.
     Refused when the tenant already holds declarations for that 年度 (a second load would count incomes twice)."""
     may_write(db_session, actor)
+    check_fiscal_year(fiscal_year)
     if count(db_session, actor=actor, fiscal_year=fiscal_year):
         raise InputError(
             FieldError(

@@ -170,6 +170,35 @@ def _designated_city(db_session: TenantSession, lg_code: str) -> bool:
     return kind in DESIGNATED_CITY_KINDS
 
 
+@dataclass(frozen=True)
+class Population:
+    """What one 年度's assessment of a municipality computes from: the same for the stored run, an explanation and a
+    what-if."""
+
+    residents: int
+    declared: int
+    """People with declarations (summed)."""
+    not_resident: int
+    """People with declarations who were not residents on 1 January (not assessed here)."""
+    inputs: pl.DataFrame
+    """``kiban.tax.assessment.INPUTS`` of every resident on 1 January."""
+    parameters: dict[str, ParamValue]
+    """The municipality's parameters in force on 1 April of the 年度."""
+
+
+def population_of(db_session: TenantSession, *, actor: Principal, fiscal_year: int) -> Population:
+    """Residents on 1 January of ``fiscal_year`` (賦課期日, 地方税法第318条) from the registry snapshot, with that
+    年度's declarations summed per person, claims by the household head, the designated-city flag by tenant kind and the
+    parameters on 1 April. Callers check the tax permission first; the snapshot checks ``REGISTRY_READ``."""
+    _checked_year(fiscal_year)
+    lg_code = db_session.lg_code or ""
+    residents = snapshot.residents(db_session, actor=actor, on=levy_date(fiscal_year))
+    declared = declared_incomes(db_session, fiscal_year)
+    inputs, not_resident = assessment_inputs(residents, declared, designated_city=_designated_city(db_session, lg_code))
+    parameters = values_on(db_session, computation_date(fiscal_year))
+    return Population(residents.height, declared.height, not_resident, inputs, parameters)
+
+
 def _stored(db_session: TenantSession, fiscal_year: int) -> pl.DataFrame:
     a = Assessment
     query = select(*(getattr(a, name) for name in RESULT_SCHEMA)).where(
@@ -204,15 +233,11 @@ def assess_municipality(
     _one_run_at_a_time(db_session, lg_code)
     step = progress or (lambda description: None)
     started = datetime.now(UTC)
-    residents = snapshot.residents(db_session, actor=actor, on=levy_date(fiscal_year))
-    step(f"賦課期日（{levy_date(fiscal_year).isoformat()}）の住民 {residents.height:,} 人を読み込み")
-    declared = declared_incomes(db_session, fiscal_year)
-    population, not_resident = assessment_inputs(
-        residents, declared, designated_city=_designated_city(db_session, lg_code)
-    )
-    step(f"申告等 {declared.height:,} 人分を集計")
-    parameters = values_on(db_session, computation_date(fiscal_year))
-    results = assess(population, fiscal_year=fiscal_year, parameters=parameters).select(
+    population = population_of(db_session, actor=actor, fiscal_year=fiscal_year)
+    step(f"賦課期日（{levy_date(fiscal_year).isoformat()}）の住民 {population.residents:,} 人を読み込み")
+    step(f"申告等 {population.declared:,} 人分を集計")
+    parameters = population.parameters
+    results = assess(population.inputs, fiscal_year=fiscal_year, parameters=parameters).select(
         [pl.col(k).cast(t) for k, t in RESULT_SCHEMA.items()]
     )
     step(f"{results.height:,} 人の税額を計算")
@@ -256,7 +281,7 @@ def assess_municipality(
         removed=removed.height,
         by_status={status: 0 for status in STATUS_LABELS} | {str(k): int(v) for k, v in counts.iter_rows()},
         totals={name: int(results[name].sum()) for name in TOTALS},
-        not_resident=not_resident,
+        not_resident=population.not_resident,
     )
     record(
         db_session,
