@@ -227,6 +227,8 @@ def test_keys_generate_prints_a_usable_key() -> None:
 
 
 def test_demo_builds_a_municipality_with_staff_who_can_sign_in(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
     from kiban.core.db import Database
     from kiban.core.identity import service
     from kiban.core.tenants.models import Tenant
@@ -240,6 +242,11 @@ def test_demo_builds_a_municipality_with_staff_who_can_sign_in(tmp_path: Path) -
     password = row.split("│")[3].strip()
     with database.tenant("131016") as s:
         assert not service.sign_in(s, user_id="kansa", password=password).needs_second_factor
+        statuses = dict(
+            s.execute(text("SELECT tax_status, count(*) FROM tax_assessment WHERE fiscal_year = 2026 GROUP BY 1")).all()
+        )
+    assert {"exempt", "taxable"} <= set(statuses)
+    assert sum(statuses.values()) > 2_000, "the demo's residents on 1 January 2026 are assessed"
     database.dispose()
 
 

@@ -14,20 +14,25 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kiban.cli.common import console, japanese_errors
+from kiban.cli.common import console, japanese_errors, operator
 from kiban.cli.seed import load_synthetic
 from kiban.cli.serve import run_server
+from kiban.cli.tax import store_synthetic_declarations
 from kiban.core.config import get_settings
 from kiban.core.db import Database
 from kiban.core.identity import service as identity
-from kiban.core.identity.permissions import PLATFORM, ROLES, Role
+from kiban.core.identity.permissions import PLATFORM, ROLES, Permission, Role
 from kiban.core.migrate import upgrade
 from kiban.core.tenants import service as tenants
+from kiban.registry.synth import Population
+from kiban.tax.service import assess_municipality
 
 DEMO_PERSONS = 3_000
 """Synthetic residents loaded into the demo municipality (enough to search, quick to build)."""
 DEMO_SEED = 1
 """Fixed, so every demo has the same residents."""
+DEMO_TAX_YEAR = 2026
+"""The 年度 assessed in the demo (its declarations are the synthetic residents' incomes)."""
 
 DEMO_STAFF: list[tuple[str, str, frozenset[Role]]] = [
     ("admin", "団体 管理子", frozenset({Role.TENANT_ADMIN})),
@@ -49,6 +54,7 @@ class DemoState:
     lg_code: str
     accounts: list[tuple[str, str, str, str, str]] = field(default_factory=list)
     """(団体コード, ユーザーID, パスワード, 役割, TOTP secret)"""
+    population: Population | None = None
 
 
 def _create_database(state: DemoState) -> None:
@@ -73,7 +79,15 @@ def _create_staff(state: DemoState) -> None:
 
 
 def _load_residents(state: DemoState) -> None:
-    load_synthetic(state.database, state.lg_code, DEMO_PERSONS, seed=DEMO_SEED)
+    state.population, _ = load_synthetic(state.database, state.lg_code, DEMO_PERSONS, seed=DEMO_SEED)
+
+
+def _assess_taxes(state: DemoState) -> None:
+    assert state.population is not None, "residents are loaded first"
+    store_synthetic_declarations(state.database, state.lg_code, state.population, DEMO_TAX_YEAR)
+    actor = operator(state.lg_code, Permission.TAX_WRITE, Permission.TAX_READ, Permission.REGISTRY_READ)
+    with state.database.tenant(state.lg_code) as s:
+        assess_municipality(s, actor=actor, fiscal_year=DEMO_TAX_YEAR)
 
 
 STEPS: list[tuple[str, Callable[[DemoState], None]]] = [
@@ -81,6 +95,7 @@ STEPS: list[tuple[str, Callable[[DemoState], None]]] = [
     ("全国の団体を登録", _load_tenants),
     ("デモ職員を作成", _create_staff),
     (f"架空の住民 {DEMO_PERSONS:,} 人を登録", _load_residents),
+    (f"{DEMO_TAX_YEAR}年度の個人住民税を賦課計算", _assess_taxes),
 ]
 
 
