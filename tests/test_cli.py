@@ -242,7 +242,7 @@ def test_demo_builds_a_municipality_with_staff_who_can_sign_in(tmp_path: Path) -
     password = row.split("│")[3].strip()
     with database.tenant("131016") as s:
         assert not service.sign_in(s, user_id="kansa", password=password).needs_second_factor
-        statuses = dict(
+        statuses: dict[str, int] = dict(
             s.execute(text("SELECT tax_status, count(*) FROM tax_assessment WHERE fiscal_year = 2026 GROUP BY 1")).all()
         )
     assert {"exempt", "taxable"} <= set(statuses)
