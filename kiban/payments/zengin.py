@@ -22,6 +22,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from kiban.core.dates import is_bank_business_day
 from kiban.core.errors import FieldError, InputError
@@ -32,6 +33,10 @@ ENCODING = "shift_jis"
 ACCOUNT_TYPES = {"1": "普通", "2": "当座", "4": "貯蓄", "9": "その他"}
 MAX_AMOUNT = 9_999_999_999
 """振込金額 N10."""
+MAX_COUNT = 999_999
+"""合計件数 N6."""
+MAX_TOTAL = 999_999_999_999
+"""合計金額 N12."""
 
 
 @dataclass(frozen=True)
@@ -92,13 +97,20 @@ def _text(value: str, width: int) -> str:
     return value.ljust(width)
 
 
+@lru_cache(maxsize=200_000)
+def _converted(value: str) -> str:
+    """``zengin_kana`` of one name, remembered: a file repeats bank and branch names on every line, and the
+    conversion is most of the cost of a large file."""
+    return zengin_kana(value, field="")
+
+
 def _name(value: str, width: int, field: str, errors: list[FieldError]) -> str:
     if value == "" and field.endswith(("銀行名", "支店名")):
         return " " * width  # 被仕向銀行名・支店名 are optional: banks route transfers by the codes
     try:
-        return _text(zengin_kana(value, field=field), width)
+        return _text(_converted(value), width)
     except InputError as exc:
-        errors.extend(exc.errors)
+        errors.extend(FieldError(field, e.received, e.fix) for e in exc.errors)
         return " " * width
 
 
@@ -124,6 +136,9 @@ def build(sender: Sender, transfers: Sequence[Transfer], transfer_date: date) ->
         errors.append(FieldError("振込指定日", transfer_date.isoformat(), "銀行営業日を指定してください。"))
     if not transfers:
         errors.append(FieldError("振込データ", "0件", "振込データが1件以上必要です。"))
+    if len(transfers) > MAX_COUNT:
+        fix = f"1ファイルの振込は{MAX_COUNT:,}件まで（トレーラーの合計件数は6桁）です。バッチを分けてください。"
+        errors.append(FieldError("振込データ", f"{len(transfers):,}件", fix))
     bank, bank_name, branch, branch_name, kind, number = _account_fields(sender.account, "仕向", errors)
     header = (
         "1210"
@@ -164,7 +179,9 @@ def build(sender: Sender, transfers: Sequence[Transfer], transfer_date: date) ->
             + " "
             + " " * 7
         )
-    records.append("8" + str(len(transfers)).zfill(6) + str(total).zfill(12)[-12:] + " " * 101)
+    if total > MAX_TOTAL:
+        errors.append(FieldError("合計金額", f"{total:,}円", "1ファイルの合計は12桁までです。バッチを分けてください。"))
+    records.append("8" + str(len(transfers)).zfill(6)[-6:] + str(total).zfill(12)[-12:] + " " * 101)
     records.append("9" + " " * 119)
     if errors:
         raise InputError(*errors)

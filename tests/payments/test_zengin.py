@@ -90,3 +90,9 @@ def test_a_tampered_file_does_not_parse() -> None:
     tampered = content.replace(b"0000005000", b"0000050000", 1)
     with pytest.raises(ValueError, match="trailer"):
         parse(tampered)
+
+
+def test_a_file_holds_at_most_999999_transfers() -> None:
+    line = Transfer(PAYEE, "ﾃｽﾄ", 1, "1")
+    with pytest.raises(InputError, match="999,999件まで"):
+        build(CITY, [line] * 1_000_000, TRANSFER_DAY)
