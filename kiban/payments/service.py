@@ -149,12 +149,14 @@ def _may(db_session: TenantSession, actor: Principal, permission: Permission, ac
 
 
 def _refuse(
-    db_session: TenantSession, actor: Principal, action: str, batch_no: int, error: FieldError, **detail: Any
+    db_session: TenantSession, actor: Principal, action: str, batch_no: int, fix: str | FieldError, **detail: Any
 ) -> InputError:
+    """A refusal about one batch: audited (in a transaction that survives the caller's rollback), then raised; a
+    plain message is about the batch itself (field 「支払バッチ」)."""
     record_refusal(
         db_session, actor=actor, action=action, purpose=PURPOSE, subject=f"batch:{batch_no}", detail=detail or None
     )
-    return InputError(error)
+    return InputError(fix if isinstance(fix, FieldError) else FieldError("支払バッチ", str(batch_no), fix))
 
 
 def _batch(db_session: TenantSession, batch_no: int, *, lock: bool) -> PaymentBatch:
@@ -364,7 +366,7 @@ def approve(db_session: TenantSession, *, actor: Principal, batch_no: int, seen_
             actor,
             action,
             batch_no,
-            FieldError("支払バッチ", str(batch_no), "全銀ファイルを発行済みのため、承認し直すことはできません。"),
+            "全銀ファイルを発行済みのため、承認し直すことはできません。",
         )
     lines = _lines(db_session, batch_no)
     current = content_hash(batch, lines)
@@ -414,11 +416,7 @@ def edit_line(
             actor,
             action,
             batch_no,
-            FieldError(
-                "支払バッチ",
-                str(batch_no),
-                "全銀ファイルを発行済みのため明細は直せません。振込不能の結果を取り込んでから口座を確認し直してください。",
-            ),
+            "全銀ファイルを発行済みのため明細は直せません。振込不能の結果を取り込んでから口座を確認し直してください。",
         )
     lines = _lines(db_session, batch_no)
     line = next((x for x in lines if x.line_no == line_no), None)
@@ -465,12 +463,8 @@ def issue_file(db_session: TenantSession, *, actor: Principal, batch_no: int, se
             actor,
             action,
             batch_no,
-            FieldError(
-                "支払バッチ",
-                str(batch_no),
-                f"全銀ファイルは {issued.issued_at:%Y-%m-%d %H:%M} に発行済みです（SHA-256 {issued.sha256[:16]}…）。"
-                "再送が必要なときは保存済みのファイルをダウンロードしてください（作り直しはできません）。",
-            ),
+            f"全銀ファイルは {issued.issued_at:%Y-%m-%d %H:%M} に発行済みです（SHA-256 {issued.sha256[:16]}…）。"
+            "再送が必要なときは保存済みのファイルをダウンロードしてください（作り直しはできません）。",
         )
     if batch.approved_hash is None:
         raise _refuse(
@@ -478,9 +472,7 @@ def issue_file(db_session: TenantSession, *, actor: Principal, batch_no: int, se
             actor,
             action,
             batch_no,
-            FieldError(
-                "支払バッチ", str(batch_no), "承認されていません。支払承認者に明細の確認と承認を依頼してください。"
-            ),
+            "承認されていません。支払承認者に明細の確認と承認を依頼してください。",
         )
     lines = _lines(db_session, batch_no)
     current = content_hash(batch, lines)
@@ -490,11 +482,7 @@ def issue_file(db_session: TenantSession, *, actor: Principal, batch_no: int, se
             actor,
             action,
             batch_no,
-            FieldError(
-                "支払バッチ",
-                str(batch_no),
-                "承認後に明細が変更されています。支払承認者に明細の確認と再承認を依頼してください。",
-            ),
+            "承認後に明細が変更されています。支払承認者に明細の確認と再承認を依頼してください。",
             approved_hash=audit_hash(batch.approved_hash),
             current_hash=audit_hash(current),
         )

@@ -61,21 +61,27 @@ def _addresses(population: Population) -> pl.DataFrame:
     )
 
 
+IDENTITY = (
+    "person_no",
+    "household_no",
+    "relationship",
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "birth_date",
+    "sex",
+    "nationality",
+)
+"""Columns every loaded person carries as generated, current or departed."""
+
+
 def _people(population: Population) -> pl.DataFrame:
     """Current and departed persons in one frame, with the day each became a resident and, for those who left,
     the departure. Departed spouses of a current household are recorded as 夫 / 妻 (the survivor heads it)."""
     current_households = population.households.select("household_no", "head_person_no")
     current = population.persons.select(
-        "person_no",
-        "household_no",
-        "relationship",
-        "family_name",
-        "given_name",
-        "family_name_kana",
-        "given_name_kana",
-        "birth_date",
-        "sex",
-        "nationality",
+        *IDENTITY,
         "residence_status",
         pl.col("residence_expiry").alias("residence_until"),
         "resident_code",
@@ -103,16 +109,7 @@ def _people(population: Population) -> pl.DataFrame:
             ),
         )
         .select(
-            "person_no",
-            "household_no",
-            "relationship",
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "birth_date",
-            "sex",
-            "nationality",
+            *IDENTITY,
             pl.lit(None, dtype=pl.Utf8).alias("residence_status"),
             pl.lit(None, dtype=pl.Date).alias("residence_until"),
             "resident_code",

@@ -48,17 +48,20 @@ def _special_person(s: Scope) -> pl.Expr:
     return special & (s("total_income") <= s.yen("resident_tax.exemption.special_persons_income_limit"))
 
 
+def _exemption_limit(s: Scope, parameters: str) -> pl.Expr:
+    """基本額 × 人数 + 固定加算額 (+ 扶養加算額 with a 同一生計配偶者 or 扶養親族): the form of both limits."""
+    n = s("household_size_for_exemption")
+    base = n * s.yen(f"{parameters}.per_person") + s.yen(f"{parameters}.fixed_addition")
+    return base + pl.when(n > 1).then(s.yen(f"{parameters}.dependants_addition")).otherwise(0)
+
+
 @rules.rule(
     "per_capita_exemption_limit",
     label="均等割の非課税限度額",
     reference="地方税法第295条第3項、地方税法施行令第47条の3（市町村の条例で定める額）",
 )
 def _per_capita_limit(s: Scope) -> pl.Expr:
-    n = s("household_size_for_exemption")
-    base = n * s.yen("resident_tax.per_capita.exemption.per_person")
-    base = base + s.yen("resident_tax.per_capita.exemption.fixed_addition")
-    addition = s.yen("resident_tax.per_capita.exemption.dependants_addition")
-    return base + pl.when(n > 1).then(addition).otherwise(0)
+    return _exemption_limit(s, "resident_tax.per_capita.exemption")
 
 
 @rules.rule(
@@ -67,11 +70,7 @@ def _per_capita_limit(s: Scope) -> pl.Expr:
     reference="地方税法附則第3条の3第1項・第4項",
 )
 def _income_levy_limit(s: Scope) -> pl.Expr:
-    n = s("household_size_for_exemption")
-    base = n * s.yen("resident_tax.income_levy.exemption.per_person")
-    base = base + s.yen("resident_tax.income_levy.exemption.fixed_addition")
-    addition = s.yen("resident_tax.income_levy.exemption.dependants_addition")
-    return base + pl.when(n > 1).then(addition).otherwise(0)
+    return _exemption_limit(s, "resident_tax.income_levy.exemption")
 
 
 @rules.rule(
