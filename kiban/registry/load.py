@@ -200,18 +200,9 @@ def _versions(people: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     )
     base = people.join(arrival_no, on="person_no").join(departure_no, on="person_no", how="left")
     common: list[str | pl.Expr] = [
-        "person_no",
-        "household_no",
-        "relationship",
-        "family_name",
-        "given_name",
-        "family_name_kana",
-        "given_name_kana",
+        *IDENTITY,
         (pl.col("family_name") + pl.col("given_name")).alias("name"),
         (pl.col("family_name_kana") + pl.col("given_name_kana")).alias("name_kana"),
-        "birth_date",
-        "sex",
-        "nationality",
         "residence_status",
         "residence_until",
         "resident_since",
