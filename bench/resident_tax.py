@@ -1,22 +1,25 @@
 """個人住民税 assessment of synthetic populations, and the comparison with OpenFisca-Japan:
 
-    ../.venv/bin/python resident_tax.py [persons] [--partition 1000000] [--compare 100000] [--fiscal-year 2025]
+    ../.venv/bin/python resident_tax.py [persons] [--partition 1000000] [--compare 100000] [--repeat 5]
+                                        [--fiscal-year 2025]
 
 **Assessment.** ``persons`` residents (default 1,000,000) in municipality partitions of ``--partition`` persons (a
 population-wide run is one ``assess`` per municipality): partition *i* is ``generate(PARTITIONS[i], partition,
 seed=1, as_of=date(fiscal_year, 1, 1))`` (the residents on the 賦課期日), then timed apart: input preparation
 (``from_synthetic``: who claims whom, defaults and types) and the assessment (``assess`` with the national
-parameters for the municipality's 級地). Generation is not timed (see ``synth_population.py``). Peak memory is the
-high-water mark of resident memory from the start of the preparation to the end of the assessment of a partition
-(``VmHWM`` after resetting it through ``/proc/self/clear_refs``), so the population frame being assessed is counted
-but not the generator's own peak; the largest over the partitions.
+parameters for the municipality's 級地), ``--repeat`` times each, the median kept. Generation is not timed (see
+``synth_population.py``). Peak memory is the high-water mark of resident memory from the start of the preparation to
+the end of the assessment of a partition (``VmHWM`` after resetting it through ``/proc/self/clear_refs``), so the
+population frame being assessed is counted but not the generator's own peak; the largest over the partitions.
 
 **Comparison** (``--compare N``, 0 to skip). A population of N persons of 131016 (千代田区, 1級地, not a designated
 city) is assessed by both engines on the same households: Kiban reads its inputs from Parquet and assesses;
 OpenFisca-Japan (in ``.venv-openfisca``, ``openfisca_resident_tax.py``) reads the same persons from Parquet, mapped to
 its own variables, builds its simulation and computes 住民税 and 住民税非課税世帯. Both rates include reading the
-file. Then the agreement, on the households both model (see ``comparable_households``), is printed; the mapping and
-every difference are explained in ``docs/tax_differences.md``.
+file. The two run ``--repeat`` times, alternately (Kiban, OpenFisca, Kiban, …: the machine's state is shared), and the
+medians are reported, with the ratio of each pair. Every Kiban run must give the same results to the yen (checked).
+Then the agreement, on the households both model (see ``comparable_households``), is printed; the mapping and every
+difference are explained in ``docs/tax_differences.md``.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -37,6 +41,7 @@ import openfisca_venv
 import polars as pl
 from measure import Measurement, report
 
+from kiban.core.params.catalogue import ParamValue
 from kiban.registry.synth import generate
 from kiban.registry.synth.addresses import bodies_by_code
 from kiban.tax.assessment import assess, national_parameters
@@ -74,12 +79,6 @@ def peak_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def timed(step: Callable[[], pl.DataFrame]) -> tuple[pl.DataFrame, float]:
-    started = time.perf_counter()
-    result = step()
-    return result, time.perf_counter() - started
-
-
 # --- assessment --------------------------------------------------------------------------------------------------
 
 
@@ -104,34 +103,44 @@ def municipality(lg_code: str) -> tuple[bool, int]:
     return body.kind in DESIGNATED_CITY_KINDS, body.kyuchi or 3
 
 
-def assess_partition(lg_code: str, persons: int, fiscal_year: int, totals: Totals) -> None:
+def assess_partition(lg_code: str, persons: int, fiscal_year: int, repeat: int, totals: Totals) -> None:
     designated, kyuchi = municipality(lg_code)
     parameters = national_parameters(fiscal_year, kyuchi)
     population = generate(lg_code, persons, seed=1, as_of=levy_date(fiscal_year))
-    reset_peak()
-    inputs, prepare = timed(lambda: from_synthetic(population.persons, designated_city=designated))
-    cpu = time.process_time()
-    result, seconds = timed(lambda: assess(inputs, fiscal_year=fiscal_year, parameters=parameters))
-    totals.assess_cpu += time.process_time() - cpu
-    totals.peak_mb = max(totals.peak_mb, peak_mb())
-    assert result.height == persons
+    prepares, assessments, cpus, results = [], [], [], []
+    for _ in range(repeat):
+        reset_peak()
+        started = time.perf_counter()
+        inputs = from_synthetic(population.persons, designated_city=designated)
+        prepared, cpu = time.perf_counter(), time.process_time()
+        results.append(assess(inputs, fiscal_year=fiscal_year, parameters=parameters))
+        assessments.append(time.perf_counter() - prepared)
+        cpus.append(time.process_time() - cpu)
+        prepares.append(prepared - started)
+        totals.peak_mb = max(totals.peak_mb, peak_mb())
+        del inputs
+    assert all(r.equals(results[0]) for r in results), "every run gives the same results"
+    assert results[0].height == persons
+    prepare, seconds = statistics.median(prepares), statistics.median(assessments)
     totals.persons += persons
     totals.prepare += prepare
     totals.assess += seconds
-    totals.annual_tax += int(result["annual_tax"].sum())
+    totals.assess_cpu += statistics.median(cpus)
+    totals.annual_tax += int(results[0]["annual_tax"].sum())
     print(
-        f"  {lg_code}: prepare {prepare:.2f} s, assess {seconds:.2f} s, {persons / seconds:,.0f} persons/s",
+        f"  {lg_code}: prepare {prepare:.2f} s, assess {seconds:.2f} s (median of {repeat}: "
+        f"{', '.join(f'{a:.2f}' for a in assessments)}), {persons / seconds:,.0f} persons/s",
         file=sys.stderr,
     )
 
 
-def run_assessment(persons: int, partition: int, fiscal_year: int) -> None:
+def run_assessment(persons: int, partition: int, fiscal_year: int, repeat: int) -> None:
     parts = -(-persons // partition)
     if parts > len(PARTITIONS):
         raise SystemExit(f"at most {len(PARTITIONS)} partitions ({persons:,} / {partition:,})")
     totals = Totals()
     for i in range(parts):
-        assess_partition(PARTITIONS[i], min(partition, persons - i * partition), fiscal_year, totals)
+        assess_partition(PARTITIONS[i], min(partition, persons - i * partition), fiscal_year, repeat, totals)
     codes = PARTITIONS[0] if parts == 1 else f"{parts} partitions of {partition:,} ({PARTITIONS[0]}…)"
     size = f"{totals.persons:,} persons, {codes}, FY{fiscal_year}"
     rate = lambda s: f"{totals.persons / s:,.0f} persons/s"  # noqa: E731
@@ -139,7 +148,7 @@ def run_assessment(persons: int, partition: int, fiscal_year: int) -> None:
     both = Measurement(totals.prepare + totals.assess, totals.peak_mb)
     report("resident tax: prepare inputs + assess", size, both, rate)
     print(
-        f"  annual tax (all partitions): {totals.annual_tax:,} yen; assess CPU time (all threads) "
+        f"  annual tax (all partitions): {totals.annual_tax:,} yen; assess CPU time (all threads, medians) "
         f"{totals.assess_cpu:.2f} s",
         file=sys.stderr,
     )
@@ -205,6 +214,8 @@ class Run:
     peak_mb: float
     cpu: float
     """CPU time of the process (all threads): less sensitive than wall time to other jobs on the machine."""
+    read: float = 0.0
+    """Of ``seconds``, reading the input file (Kiban; OpenFisca's is inside its ``load``)."""
 
 
 def run_openfisca(source: Path, prefix: Path, fiscal_year: int) -> tuple[Run, dict[str, float]]:
@@ -388,7 +399,27 @@ def disagreements(frame: pl.DataFrame, households: pl.DataFrame) -> None:
         print(f"  {row['len']:>8,}  {row['reason']}")
 
 
-def run_comparison(persons: int, fiscal_year: int, keep: Path | None) -> None:
+def run_kiban(path: Path, fiscal_year: int, parameters: Mapping[str, ParamValue]) -> tuple[Run, pl.DataFrame]:
+    """Kiban's rate as the comparison counts it: reading its inputs from Parquet, then the assessment."""
+    reset_peak()
+    started, cpu = time.perf_counter(), time.process_time()
+    population = pl.read_parquet(path)
+    read = time.perf_counter() - started
+    result = assess(population, fiscal_year=fiscal_year, parameters=parameters)
+    return Run(time.perf_counter() - started, peak_mb(), time.process_time() - cpu, read), result
+
+
+def median_run(runs: list[Run]) -> Run:
+    """Median times of several runs, and the highest peak."""
+    return Run(
+        statistics.median(r.seconds for r in runs),
+        max(r.peak_mb for r in runs),
+        statistics.median(r.cpu for r in runs),
+        statistics.median(r.read for r in runs),
+    )
+
+
+def run_comparison(persons: int, fiscal_year: int, repeat: int, keep: Path | None) -> None:
     designated, kyuchi = municipality(COMPARE_LG_CODE)
     assert not designated
     parameters = national_parameters(fiscal_year, kyuchi)
@@ -402,17 +433,20 @@ def run_comparison(persons: int, fiscal_year: int, keep: Path | None) -> None:
         inputs.write_parquet(ours_path)
         of_inputs.drop("person_no", "household_no").write_parquet(theirs_path)
 
-        reset_peak()
-        started, cpu = time.perf_counter(), time.process_time()
-        result = assess(pl.read_parquet(ours_path), fiscal_year=fiscal_year, parameters=parameters)
-        ours = Run(time.perf_counter() - started, peak_mb(), time.process_time() - cpu)
-        assert result.height == persons
-
-        theirs, timings = run_openfisca(theirs_path, directory / "openfisca", fiscal_year)
+        pairs: list[tuple[Run, Run, dict[str, float]]] = []
+        results: list[pl.DataFrame] = []
+        for _ in range(repeat):
+            ours, result = run_kiban(ours_path, fiscal_year, parameters)
+            results.append(result)
+            theirs, timings = run_openfisca(theirs_path, directory / "openfisca", fiscal_year)
+            pairs.append((ours, theirs, timings))
         of_persons = pl.read_parquet(directory / "openfisca.persons.parquet")
         of_households = pl.read_parquet(directory / "openfisca.households.parquet")
+    assert results[0].height == persons
+    assert all(r.equals(results[0]) for r in results), "every Kiban run gives the same results to the yen"
 
-    size = f"{persons:,} persons, {COMPARE_LG_CODE}, FY{fiscal_year}"
+    ours, theirs = median_run([p[0] for p in pairs]), median_run([p[1] for p in pairs])
+    size = f"{persons:,} persons, {COMPARE_LG_CODE}, FY{fiscal_year}, median of {repeat}"
     rate = lambda s: f"{persons / s:,.0f} persons/s"  # noqa: E731
     report("resident tax: Kiban (read Parquet + assess)", size, Measurement(ours.seconds, ours.peak_mb), rate)
     report(
@@ -421,12 +455,16 @@ def run_comparison(persons: int, fiscal_year: int, keep: Path | None) -> None:
         Measurement(theirs.seconds, theirs.peak_mb),
         rate,
     )
+    load, compute = (statistics.median(p[2][k] for p in pairs) for k in ("load", "compute"))
+    ratios = sorted(p[1].seconds / p[0].seconds for p in pairs)
     print(
-        f"  OpenFisca: system {timings['system']:.2f} s (not counted), load {timings['load']:.2f} s, compute "
-        f"{timings['compute']:.2f} s, process {timings['wall']:.2f} s; Kiban is "
-        f"{theirs.seconds / ours.seconds:.1f}× as fast (reading included)\n"
-        f"  CPU time (all threads): Kiban {ours.cpu:.2f} s, OpenFisca {theirs.cpu:.2f} s "
-        f"({theirs.cpu / ours.cpu:.1f}×)",
+        f"  Kiban: read {ours.read:.2f} s, assess {ours.seconds - ours.read:.2f} s (medians); OpenFisca: system "
+        f"{pairs[0][2]['system']:.2f} s (not counted), load {load:.2f} s, compute {compute:.2f} s (medians)\n"
+        f"  Kiban is {theirs.seconds / ours.seconds:.1f}× as fast (medians, reading included); pair by pair "
+        f"{', '.join(f'{r:.1f}×' for r in ratios)}\n"
+        f"  CPU time (all threads, medians): Kiban {ours.cpu:.2f} s, OpenFisca {theirs.cpu:.2f} s "
+        f"({theirs.cpu / ours.cpu:.1f}×)\n"
+        f"  annual tax (Kiban): {int(results[0]['annual_tax'].sum()):,} yen",
         file=sys.stderr,
     )
 
@@ -461,13 +499,14 @@ def main() -> None:
     parser.add_argument("persons", type=int, nargs="?", default=1_000_000)
     parser.add_argument("--partition", type=int, default=1_000_000, help="persons per municipality partition")
     parser.add_argument("--compare", type=int, default=100_000, help="persons compared with OpenFisca (0: none)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each measurement (the median is reported)")
     parser.add_argument("--fiscal-year", type=int, default=2025)
     parser.add_argument("--keep", type=Path, help="keep the Parquet files and the comparison in this directory")
     args = parser.parse_args()
     if args.persons:
-        run_assessment(args.persons, args.partition, args.fiscal_year)
+        run_assessment(args.persons, args.partition, args.fiscal_year, args.repeat)
     if args.compare:
-        run_comparison(args.compare, args.fiscal_year, args.keep)
+        run_comparison(args.compare, args.fiscal_year, args.repeat, args.keep)
 
 
 if __name__ == "__main__":

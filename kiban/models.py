@@ -10,5 +10,6 @@ import kiban.core.identity.models
 import kiban.core.params.models
 import kiban.core.tenants.models
 import kiban.payments.models
+import kiban.portal.models
 import kiban.registry.models
 import kiban.tax.models

@@ -14,10 +14,14 @@ from kiban.benefits.models import Entitlement
 from kiban.benefits.programs import PROGRAMS
 from kiban.benefits.service import BankAccount, RunResult, run_eligibility
 from kiban.core.db import Database, TenantSession
+from kiban.core.identity import service as identity
 from kiban.core.identity.permissions import Role
 from kiban.payments.zengin import Account, Sender
+from kiban.tax import declarations
+from kiban.tax.service import assess_municipality
 
-from residents import A, staff
+from residents import A, move_in, staff
+from web_site import PASSWORD, Site, Staff
 
 PROGRAM = "low_income_2023"
 PARAMETERS = national_parameters(PROGRAMS[PROGRAM])
@@ -25,6 +29,7 @@ WELFARE = staff("welfare1", Role.WELFARE)
 MAKER = staff("maker1", Role.PAYMENT_MAKER)
 CHECKER = staff("checker1", Role.PAYMENT_CHECKER)
 CHECKER2 = staff("checker2", Role.PAYMENT_CHECKER)
+TAX = staff("tax1", Role.TAX)
 SENDER = Sender(
     client_code="1234567890", name="チヨダク", account=Account("0001", "ﾐｽﾞﾎ", "001", "ﾄｳｷﾖｳ", "1", "1234567")
 )
@@ -92,3 +97,40 @@ def confirm_all_directly(s: TenantSession, numbers: range) -> None:
 def entitlements(database: Database) -> dict[str, Entitlement]:
     with database.tenant(A) as s:
         return {e.household_no: e for e in s.scalars(select(Entitlement).order_by(Entitlement.household_no))}
+
+
+def registered_town(
+    s: TenantSession, households: int, *, children: dict[int, int] | None = None, taxable: int = 0
+) -> None:
+    """The same town in the municipality's records, for runs that read them (``kiban.benefits.population``):
+    household ``9000 + i`` (at most 50) has its head ``1000 + i`` born in ``1950 + i`` (moved in on 2020-04-01) and
+    ``children[i]`` children born in 2015; the first ``taxable`` heads earn a salary of 5,000,000 yen in 2022, so the
+    令和5年度 assessment (stored here) taxes them and the others are 非課税."""
+    clerk = staff("clerk1", Role.REGISTRY)
+    for i in range(households):
+        move_in(s, clerk, str(1000 + i), str(9000 + i), birth_date=date(1950 + i, 1, 1))
+        for c in range((children or {}).get(i, 0)):
+            move_in(
+                s,
+                clerk,
+                f"{2000 + i}{c}",
+                str(9000 + i),
+                given_name="花子",
+                given_name_kana="ハナコ",
+                sex="female",
+                relationship="子",
+                birth_date=date(2015, 1, 1 + c),
+            )
+    rows = "".join(f"{1000 + i},2023,給与支払報告書,5000000,700000\n" for i in range(taxable))
+    if rows:
+        declarations.import_file(s, actor=TAX, data=("宛名番号,年度,種別,給与収入,社会保険料\n" + rows).encode())
+    assess_municipality(s, actor=TAX, fiscal_year=2023)
+
+
+def add_user(site: Site, user_id: str, role: Role) -> None:
+    """A staff account of 千代田区 holding ``role``, signed in with ``site.login(user_id)``."""
+    with site.db.app.tenant(A) as s:
+        created = identity.create_user(
+            s, user_id=user_id, display_name=f"{user_id} 職員", password=PASSWORD, roles=frozenset({role})
+        )
+    site.staff[user_id] = Staff(A, user_id, created.totp_secret)

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import String, select
+from sqlalchemy import String, func, select
 
 from kiban.cli.main import main
 from kiban.core import crypto
@@ -226,15 +226,21 @@ def test_keys_generate_prints_a_usable_key() -> None:
     assert "英数字" in refused.output
 
 
-def test_demo_builds_a_municipality_with_staff_who_can_sign_in(tmp_path: Path) -> None:
+def test_demo_builds_a_municipality_with_staff_who_can_sign_in_and_pays_a_benefit(tmp_path: Path) -> None:
+    """Two runs in the same directory (the second starts afresh): registry, tax, and a benefit paid end to end."""
     from sqlalchemy import text
 
+    from kiban.benefits.models import Entitlement
+    from kiban.cli.demo import DEMO_FAILED_LINE, DEMO_PROGRAM, DEMO_REPLIES
     from kiban.core.db import Database
     from kiban.core.identity import service
     from kiban.core.tenants.models import Tenant
+    from kiban.payments.models import PaymentBatch
+    from kiban.payments.zengin import parse, parse_result
 
-    result = CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(tmp_path)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["demo", "--no-serve", "--data-dir", str(tmp_path)], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
     database = Database(f"sqlite:///{tmp_path / 'kiban.sqlite3'}")
     with database.tenant(None) as s:
         assert s.get_one(Tenant, "131016").active
@@ -245,9 +251,30 @@ def test_demo_builds_a_municipality_with_staff_who_can_sign_in(tmp_path: Path) -
         statuses: dict[str, int] = dict(
             s.execute(text("SELECT tax_status, count(*) FROM tax_assessment WHERE fiscal_year = 2026 GROUP BY 1")).all()
         )
+        benefit: dict[str, int] = dict(
+            s.execute(select(Entitlement.status, func.count()).group_by(Entitlement.status)).all()
+        )
+        batches = [(b.batch_no, b.maker, b.approved_by) for b in s.scalars(select(PaymentBatch))]
+    database.dispose()
     assert {"exempt", "taxable"} <= set(statuses)
     assert sum(statuses.values()) > 2_000, "the demo's residents on 1 January 2026 are assessed"
-    database.dispose()
+
+    assert batches == [(1, "kiso", "shonin")], "one batch, made and approved by two people"
+    assert benefit["paid"] == DEMO_REPLIES - 1
+    assert benefit["failed"] == 1
+    assert benefit["eligible"] > 100, "the other households wait for their 確認書"
+    output = tmp_path / "output"
+    issued = parse((output / "zengin-0001.txt").read_bytes())
+    returned = parse_result((output / "zengin-0001-result.txt").read_bytes())
+    assert issued.count == DEMO_REPLIES
+    assert [x.line.customer_code for x in returned.lines if not x.paid] == [f"0001{DEMO_FAILED_LINE:06d}"]
+    assert len(list((output / "notices").glob("*_notices.zip"))) == 1, "the first run's files were replaced"
+    prints = list((output / "notices").glob("*_print.csv"))
+    assert len(prints) == 1
+    assert len(prints[0].read_bytes().decode("cp932").splitlines()) == benefit["eligible"] + 1 + DEMO_REPLIES
+    assert DEMO_PROGRAM.name in result.output
+    assert f"振込済 {DEMO_REPLIES - 1} 件" in result.output
+    assert "振込不能 1 件 70,000円" in result.output.replace("\n", "")
 
 
 def test_activating_a_prefecture_is_refused(tmp_path: Path) -> None:

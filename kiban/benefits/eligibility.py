@@ -1,6 +1,6 @@
 """Entitlements of a program in one municipality: its rules over the residents on the base date, one row per
-household (or person) that is entitled or needs review. Vectorized over the whole municipality; the same frame is
-what the batch stores and what the duplicate check compares across municipalities."""
+household (or, for a person program, per person) that is entitled or needs review. Vectorized over the whole
+municipality; the same frame is what the batch stores and what the duplicate check compares across municipalities."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from kiban.benefits.programs import Program
-from kiban.benefits.rules import HOUSEHOLD_RESULTS, INPUTS, RULES
+from kiban.benefits.programs import Program, Unit
+from kiban.benefits.rules import HOUSEHOLD_RESULTS, INPUTS, PERSON_INPUTS, PERSON_RESULTS, RULES
 from kiban.core.params.catalogue import ParamValue, default_catalogue
 from kiban.core.rules.engine import plan
 
@@ -30,9 +30,20 @@ def _inputs(residents: pl.DataFrame) -> pl.DataFrame:
     return typed.with_columns(pl.col("supported_by_taxed_relative").fill_null(value=False))
 
 
+def _person_inputs(people: pl.DataFrame) -> pl.DataFrame:
+    absent = set(PERSON_INPUTS) - set(people.columns)
+    if absent:
+        raise ValueError(f"入力に列がありません: {', '.join(sorted(absent))}")
+    return people.with_columns([pl.col(k).cast(t) for k, t in PERSON_INPUTS.items()])
+
+
 def entitlements(residents: pl.DataFrame, program: Program, parameters: Mapping[str, ParamValue]) -> pl.DataFrame:
     """One row per household entitled or needing review: ``household_no``, ``recipient_no`` (the 世帯主, who is the
-    受給権者), and ``HOUSEHOLD_RESULTS``."""
+    受給権者), and ``HOUSEHOLD_RESULTS``. For a person program (``Unit.PERSON``), ``residents`` holds
+    ``PERSON_INPUTS`` and the result is one row per person: ``person_no``, ``household_no``, the figures read and
+    ``PERSON_RESULTS``."""
+    if program.unit == Unit.PERSON:
+        return _person_entitlements(residents, program, parameters)
     computation = plan(
         RULES[program.code], HOUSEHOLD_RESULTS, on=program.base_date, parameters=parameters, inputs=INPUTS
     )
@@ -43,3 +54,15 @@ def entitlements(residents: pl.DataFrame, program: Program, parameters: Mapping[
         .agg(pl.col("person_no").first().alias("recipient_no"), *[pl.col(c).first() for c in HOUSEHOLD_RESULTS])
     )
     return recipients.filter(pl.col("eligible") | pl.col("needs_review")).sort("household_no")
+
+
+def _person_entitlements(people: pl.DataFrame, program: Program, parameters: Mapping[str, ParamValue]) -> pl.DataFrame:
+    computation = plan(
+        RULES[program.code], PERSON_RESULTS, on=program.base_date, parameters=parameters, inputs=PERSON_INPUTS
+    )
+    computed = computation.compute(_person_inputs(people))
+    return (
+        computed.filter(pl.col("eligible") | pl.col("needs_review"))
+        .select(*PERSON_INPUTS, *PERSON_RESULTS)
+        .sort("person_no")
+    )

@@ -6,19 +6,27 @@
   that changed it computed, its status, and the account the payment goes to once confirmed. Rows are never deleted
   (the app role has no DELETE): a household that leaves the program is ``withdrawn``, so a paid or failed payment
   always keeps its entitlement.
+* ``benefit_claim`` — a platform table: the persons each municipality found entitled, keyed by a keyed HMAC, for the
+  national duplicate check (``kiban.benefits.national_check``); reached only through ``kiban.benefits.claims``.
 
 Statuses: ``eligible`` (entitled, waiting for the 確認書) → ``confirmed`` (account known, payable) → ``paid``;
 ``needs_review`` (課税区分 unknown: nothing is paid until staff decide); ``failed`` (the bank reported 振込不能:
 confirmed, but the account must be given again); ``withdrawn`` (a later run no longer finds the household).
 ``batch_no`` is the payment batch holding the household's in-flight line (``None`` when none): such a household is
 never changed by a run, its differences are reported for review instead.
+
+``confirmation_code`` (確認番号) is printed on the household's 確認書: a random code the resident types into the
+portal to link their sign-in to this entitlement (``new_confirmation_code``). ``review_reason`` says why staff must
+look at a household before it is paid (an account already given for an unrelated household); while it is set the
+status is ``needs_review`` and no run or confirmation clears it, only staff (``service.clear_account_review``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiban.core.db import Base, TenantOwned
@@ -41,6 +49,20 @@ STATUS_LABELS = {
     WITHDRAWN: "対象外（再計算で対象から外れた）",
 }
 AMOUNT_COLUMNS = ("members", "children", "base_amount", "child_addition", "top_up", "amount")
+CONFIRMATION_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+"""32 characters that cannot be mistaken for one another on paper (no 0/O, 1/I)."""
+CONFIRMATION_CODE_LENGTH = 12
+"""12 characters of 32: 60 bits, far beyond guessing through the portal."""
+
+
+def new_confirmation_code() -> str:
+    """A fresh 確認番号 (12 characters, printed in groups of 4 by ``format_confirmation_code``)."""
+    return "".join(secrets.choice(CONFIRMATION_CODE_ALPHABET) for _ in range(CONFIRMATION_CODE_LENGTH))
+
+
+def format_confirmation_code(code: str) -> str:
+    """「ABCD-EFGH-JKLM」: how the 確認書 prints it and the portal shows it."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
 class BenefitRun(TenantOwned, Base):
@@ -74,6 +96,9 @@ class Entitlement(TenantOwned, Base):
         ),
         CheckConstraint("amount >= 0", name="amount"),
         Index("ix_benefit_entitlement_status", "lg_code", "program", "status"),
+        Index("uq_benefit_entitlement_confirmation_code", "lg_code", "confirmation_code", unique=True),
+        Index("ix_benefit_entitlement_account", "lg_code", "program", "account_number", "bank_code"),
+        Index("ix_benefit_entitlement_recipient", "lg_code", "program", "recipient_no"),
     )
 
     program: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -101,3 +126,41 @@ class Entitlement(TenantOwned, Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     batch_no: Mapped[int | None] = mapped_column(Integer)
     """The payment batch holding this household's in-flight line (pending or sent), if any."""
+    confirmation_code: Mapped[str] = mapped_column(String(CONFIRMATION_CODE_LENGTH), default=new_confirmation_code)
+    """確認番号 printed on the 確認書 (without hyphens)."""
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    """Why staff must review the household before it is paid (Japanese), or ``None``."""
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When its 確認書 was last exported for printing (``kiban.benefits.mailing``), or ``None``."""
+
+
+class BenefitClaim(Base):
+    """A platform table of the national duplicate check (二重給付の防止, ``kiban.benefits.national_check``): one row
+    per program, person and municipality that found the person entitled. ``person_key`` is a keyed HMAC, never an
+    identifier; the app role cannot read the table (PostgreSQL: only through the view ``benefit_claim_state``, which
+    shows the caller's own rows, and ``SECURITY DEFINER`` functions that write them)."""
+
+    __tablename__ = "benefit_claim"
+    __table_args__ = (
+        Index("ix_benefit_claim_tenant", "lg_code", "program", "household_no"),
+        CheckConstraint("key_kind IN ('my_number', 'basic')", name="key_kind"),
+        {"info": {"platform": True}},
+    )
+
+    program: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lg_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    key_kind: Mapped[str] = mapped_column(String(10))
+    """``my_number`` (from the 個人番号) or ``basic`` (フリガナ, 生年月日, 性別: weaker)."""
+    person_no: Mapped[str] = mapped_column(String(20))
+    """宛名番号 in ``lg_code`` (shown to that municipality only)."""
+    household_no: Mapped[str] = mapped_column(String(20))
+    resident_since: Mapped[date] = mapped_column(Date)
+    """住民となった日 in ``lg_code``: of two registrations on the base date the later 転入 is the person's 住所."""
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When ``lg_code`` first accepted the household's confirmation (first to confirm pays a tie)."""
+    paying_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    """When ``lg_code`` put the household in a payment batch (or found it paid): it pays, whoever comes later."""
+    generation: Mapped[int] = mapped_column(BigInteger)
+    """The registration (microseconds since the epoch) that last made this claim: older ones are swept."""

@@ -6,12 +6,17 @@ person, e.g. a 転入 after 1 January, whose status must be asked of the former 
 ``tax_status_previous`` (the year before, for programs that compare) and ``supported_by_taxed_relative`` (扶養されて
 いる相手が課税されている). Household quantities are computed over the household on the base date — not over the
 tax year's households — and repeated on each member's row.
+
+A person program (``Unit.PERSON``: the 定額減税 調整給付) reads other inputs, ``PERSON_INPUTS``: each person's tax
+figures of the program's 年度, computed by the tax domain and passed in by whoever wires the domains (the benefits
+domain imports no tax code); its quantities are per person.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from kiban.core.money import ceil_to_expr
 from kiban.core.rules.engine import Entity, RuleSet, Scope
 
 EXEMPT, PER_CAPITA_ONLY, TAXABLE = "exempt", "per_capita_only", "taxable"
@@ -215,4 +220,124 @@ def _newly_base(s: Scope) -> pl.Expr:
     return pl.when(s("eligible")).then(s.yen("benefits.newly_exempt_2024.household")).otherwise(0)
 
 
-RULES: dict[str, RuleSet] = {r.name: r for r in (special_cash_2020, low_income_2023, newly_exempt_2024)}
+# --- 令和6年 定額減税 調整給付（当初調整給付）: per person ----------------------------------------------------------
+
+PERSON_INPUTS = {
+    "person_no": pl.Utf8(),
+    "household_no": pl.Utf8(),
+    "total_income": pl.Int64(),
+    "income_tax_cut_persons": pl.Int64(),
+    "estimated_income_tax": pl.Int64(),
+    "flat_reduction_persons": pl.Int64(),
+    "income_levy_before_flat_reduction": pl.Int64(),
+}
+"""One row per person assessed for the program's 年度 (``kiban.tax.assessment.FLAT_TAX_CUT_FIGURES``): 合計所得金額,
+the 定額減税 counts of 所得税 (本人＋同一生計配偶者＋扶養親族) and 住民税 (本人＋控除対象配偶者＋扶養親族), the
+令和6年分 推計所得税額 and the 令和6年度 所得割 before the 定額減税. Null figures: the person is not known to the
+assessment."""
+PERSON_RESULTS = [
+    "income_tax_cut_possible",
+    "resident_tax_cut_possible",
+    "income_tax_shortfall",
+    "resident_tax_shortfall",
+    "shortfall",
+    "eligible",
+    "needs_review",
+    "amount",
+]
+
+fixed_tax_cut_adjustment_2024 = RuleSet("fixed_tax_cut_adjustment_2024")
+ADJUSTMENT = (
+    "物価高騰対応重点支援地方創生臨時交付金（給付金・定額減税一体支援枠）制度要綱（定額減税補足給付金（調整給付））"
+)
+_FIGURES = [name for name in PERSON_INPUTS if name not in ("person_no", "household_no")]
+
+
+@fixed_tax_cut_adjustment_2024.rule(
+    "figures_known", label="税額等が判明している", reference=ADJUSTMENT, dtype=pl.Boolean()
+)
+def _figures_known(s: Scope) -> pl.Expr:
+    return pl.all_horizontal([s(name).is_not_null() for name in _FIGURES])
+
+
+@fixed_tax_cut_adjustment_2024.rule(
+    "income_tax_cut_possible",
+    label="所得税分定額減税可能額",
+    reference="租税特別措置法第41条の3の3第2項（3万円 ×（本人＋同一生計配偶者＋扶養親族））",
+)
+def _income_tax_possible(s: Scope) -> pl.Expr:
+    per_person = s.yen("benefits.fixed_tax_cut_adjustment_2024.income_tax_per_person")
+    return s("income_tax_cut_persons") * per_person
+
+
+@fixed_tax_cut_adjustment_2024.rule(
+    "resident_tax_cut_possible",
+    label="個人住民税所得割分定額減税可能額",
+    reference="地方税法附則第5条の8第1項（1万円 ×（本人＋控除対象配偶者＋扶養親族））",
+)
+def _resident_tax_possible(s: Scope) -> pl.Expr:
+    per_person = s.yen("benefits.fixed_tax_cut_adjustment_2024.resident_tax_per_person")
+    return s("flat_reduction_persons") * per_person
+
+
+@fixed_tax_cut_adjustment_2024.rule(
+    "income_tax_shortfall",
+    label="所得税分の控除不足額（所得税分定額減税可能額 − 令和6年分推計所得税額）",
+    reference=ADJUSTMENT,
+)
+def _income_tax_shortfall(s: Scope) -> pl.Expr:
+    return (s("income_tax_cut_possible") - s("estimated_income_tax")).clip(lower_bound=0).fill_null(0)
+
+
+@fixed_tax_cut_adjustment_2024.rule(
+    "resident_tax_shortfall",
+    label="個人住民税所得割分の控除不足額（所得割分定額減税可能額 − 令和6年度分所得割額）",
+    reference=ADJUSTMENT,
+)
+def _resident_tax_shortfall(s: Scope) -> pl.Expr:
+    return (s("resident_tax_cut_possible") - s("income_levy_before_flat_reduction")).clip(lower_bound=0).fill_null(0)
+
+
+@fixed_tax_cut_adjustment_2024.rule("shortfall", label="控除不足額の合計", reference=ADJUSTMENT)
+def _shortfall(s: Scope) -> pl.Expr:
+    return s("income_tax_shortfall") + s("resident_tax_shortfall")
+
+
+@fixed_tax_cut_adjustment_2024.rule(
+    "eligible",
+    label="給付対象者（定額減税の対象で、定額減税しきれないと見込まれる者）",
+    reference=(
+        ADJUSTMENT + "（令和6年分推計所得税額又は令和6年度分所得割額がある者で、合計所得金額1,805万円以下。"
+        "所得税・所得割とも0円の者は定額減税の対象でない）"
+    ),
+    dtype=pl.Boolean(),
+)
+def _eligible(s: Scope) -> pl.Expr:
+    taxed = (s("estimated_income_tax") > 0) | (s("income_levy_before_flat_reduction") > 0)
+    within = s("total_income") <= s.yen("benefits.fixed_tax_cut_adjustment_2024.income_limit")
+    return (s("figures_known") & taxed & within & (s("shortfall") > 0)).fill_null(value=False)
+
+
+@fixed_tax_cut_adjustment_2024.rule(
+    "needs_review",
+    label="要確認（税額等が不明：賦課期日後の転入など）",
+    reference=ADJUSTMENT,
+    dtype=pl.Boolean(),
+)
+def _adjustment_review(s: Scope) -> pl.Expr:
+    return ~s("figures_known")
+
+
+@fixed_tax_cut_adjustment_2024.rule(
+    "amount",
+    label="調整給付額（控除不足額の合計を1万円単位に切上げ）",
+    reference=ADJUSTMENT + "（「合計額を1万円単位で切り上げた額」）",
+)
+def _adjustment_amount(s: Scope) -> pl.Expr:
+    unit = s.yen("benefits.fixed_tax_cut_adjustment_2024.unit")
+    return pl.when(s("eligible")).then(ceil_to_expr(s("shortfall"), unit)).otherwise(0)
+
+
+RULES: dict[str, RuleSet] = {
+    r.name: r for r in (special_cash_2020, low_income_2023, newly_exempt_2024, fixed_tax_cut_adjustment_2024)
+}

@@ -1,13 +1,21 @@
 """Entitlements stored: eligibility runs that change only what the facts changed, and confirmations of the account.
 
 Verbs: ``run_eligibility`` (the batch over a program's residents), ``confirm`` (a household's 確認書 / 申請: the
-account the benefit is paid to), ``entitlement_of``, ``entitlements_of``.
+account the benefit is paid to), ``clear_account_review`` (staff release a household held for its account),
+``entitlement_of``, ``entitlements_of``, and for the staff pages
+``program_summaries`` (households and amounts per stage, runs) and ``search_entitlements``.
 
 A run is idempotent: the same residents and parameters change nothing. Changed facts produce a reviewable
 difference (households added, changed and removed, with old and new amounts) and are applied to households that
 are not being paid; a household with a line in a payment batch, or already paid, is never changed by a run — its
 difference is returned as ``held`` for staff to review (寝屋川市 2020: payments decided on stale lists). Removed
 households are ``withdrawn``, never deleted.
+
+An account given for a household that is already the account of another, unrelated household of the same program
+(another 受給権者: not the same person whose household was renumbered) is not paid: both households go to
+``needs_review`` with the reason, until staff clear it (``clear_account_review``). The same check runs whoever
+records the confirmation (the resident portal or staff keying a paper 確認書): one account collecting the benefit
+of several households is the pattern of 代理受領 fraud and of accounts keyed against the wrong household.
 
 Everything happens in the caller's transaction; every call is authorized and audited.
 """
@@ -23,6 +31,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import func, select, text
 
+from kiban.benefits import claims
 from kiban.benefits.eligibility import entitlements
 from kiban.benefits.models import (
     CONFIRMED,
@@ -38,6 +47,7 @@ from kiban.benefits.models import (
 from kiban.benefits.programs import PROGRAMS, Program
 from kiban.benefits.rules import HOUSEHOLD_RESULTS, INPUTS, RULES
 from kiban.core.audit.service import authorize, record, record_refusal
+from kiban.core.banks import BANK, BRANCH, unknown_codes
 from kiban.core.db import TenantSession
 from kiban.core.errors import FieldError, InputError, NotFound
 from kiban.core.identity.permissions import Permission, Principal
@@ -102,13 +112,16 @@ def program_of(code: str) -> Program:
     return program
 
 
+def _advisory_lock(db_session: TenantSession, key: str) -> None:
+    """PostgreSQL: a transaction-level advisory lock on ``key``. SQLite serializes writers by itself."""
+    if db_session.connection().dialect.name == "postgresql":
+        db_session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+
+
 def lock_program(db_session: TenantSession, lg_code: str, program: str) -> None:
     """Work that numbers runs or batches of a program, or reads its entitlements to change them, queues per tenant and
-    program (PostgreSQL: a transaction-level advisory lock). SQLite serializes writers by itself."""
-    if db_session.connection().dialect.name == "postgresql":
-        db_session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"benefits:{lg_code}:{program}"}
-        )
+    program."""
+    _advisory_lock(db_session, f"benefits:{lg_code}:{program}")
 
 
 def is_frozen(entitlement: Entitlement) -> bool:
@@ -117,15 +130,20 @@ def is_frozen(entitlement: Entitlement) -> bool:
 
 
 def checked_account(account: BankAccount) -> BankAccount:
-    """The account with its holder in 全銀 characters; every problem is reported at once."""
+    """The account with its holder in 全銀 characters, its bank and branch in the 全銀協 code list
+    (``kiban.core.banks``); every problem is reported at once, one per field."""
     errors: list[FieldError] = []
+    malformed: set[str] = set()
     for label, value, width in (
-        ("金融機関コード", account.bank_code, 4),
-        ("支店コード", account.branch_code, 3),
+        (BANK, account.bank_code, 4),
+        (BRANCH, account.branch_code, 3),
         ("口座番号", account.account_number, 7),
     ):
         if not (value.isascii() and value.isdigit() and len(value) == width):
             errors.append(FieldError(label, value, f"{width}桁の半角数字で入力してください。"))
+            malformed.add(label)
+    if BANK not in malformed:
+        errors[:0] = unknown_codes(account.bank_code, None if BRANCH in malformed else account.branch_code)
     if account.account_type not in ACCOUNT_TYPES:
         errors.append(
             FieldError("預金種目", account.account_type, "1（普通）・2（当座）・4（貯蓄）・9（その他）のいずれか。")
@@ -182,9 +200,11 @@ def _stored_values(entitlement: Entitlement) -> dict[str, Any]:
     return {name: getattr(entitlement, name) for name in COMPARED}
 
 
-def _status_after(old: str, eligible: bool) -> str:
+def _status_after(old: str, eligible: bool, review_reason: str | None = None) -> str:
     """The status of a household whose amounts a run changed: a confirmed (or 振込不能) household stays so while
-    still eligible; otherwise the new computation decides."""
+    still eligible, one held for review of its account stays held; otherwise the new computation decides."""
+    if review_reason is not None:
+        return NEEDS_REVIEW
     if not eligible:
         return NEEDS_REVIEW if old in (CONFIRMED, FAILED) else _fresh(eligible)
     return old if old in (CONFIRMED, FAILED) else ELIGIBLE
@@ -248,13 +268,15 @@ def run_eligibility(
                     old.amount,
                     values["amount"],
                     old.status,
-                    _status_after(old.status, values["eligible"]),
+                    _status_after(old.status, values["eligible"], old.review_reason),
                 )
             )
             continue
         difference_of = added if old.status == WITHDRAWN else changed
         status = (
-            _fresh(values["eligible"]) if old.status == WITHDRAWN else _status_after(old.status, values["eligible"])
+            _fresh(values["eligible"])
+            if old.status == WITHDRAWN
+            else _status_after(old.status, values["eligible"], old.review_reason)
         )
         difference_of.append(Difference(household_no, old.amount, values["amount"], old.status, status))
         for name, value in values.items():
@@ -310,17 +332,76 @@ def _refuse(
     return InputError(error)
 
 
+def _account_text(account: BankAccount) -> str:
+    kind = ACCOUNT_TYPES.get(account.account_type, account.account_type)
+    return f"{account.bank_code}-{account.branch_code} {kind} {account.account_number}"
+
+
+def households_sharing(db_session: TenantSession, entitlement: Entitlement, account: BankAccount) -> list[Entitlement]:
+    """The other households of the program (not withdrawn) already given ``account`` (bank, branch, type and number),
+    leaving out those whose 受給権者 is the same person (a household renumbered by 世帯分離 or a move within the
+    municipality is not another household)."""
+    e = Entitlement
+    query = (
+        select(e)
+        .where(
+            e.program == entitlement.program,
+            e.account_number == account.account_number,
+            e.bank_code == account.bank_code,
+            e.branch_code == account.branch_code,
+            e.account_type == account.account_type,
+            e.household_no != entitlement.household_no,
+            e.recipient_no != entitlement.recipient_no,
+            e.status != WITHDRAWN,
+        )
+        .order_by(e.household_no)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(db_session.scalars(query))
+
+
+def _hold_for_shared_account(entitlement: Entitlement, others: list[Entitlement], account: BankAccount) -> list[str]:
+    """Put ``entitlement`` and the others not yet being paid on review, each saying why; returns the households
+    held."""
+    held = [entitlement.household_no]
+    numbers = "、".join(o.household_no for o in others)
+    entitlement.status = NEEDS_REVIEW
+    entitlement.review_reason = (
+        f"同じ口座（{_account_text(account)}）が別の世帯（世帯番号 {numbers}）の給付にも"
+        "指定されています。代理受領・口座の誤記などの事情を確認し、問題がなければ確認を解除してください。"
+    )
+    for other in others:
+        if other.status == CONFIRMED and other.batch_no is None:
+            other.status = NEEDS_REVIEW
+            other.review_reason = (
+                f"同じ口座（{_account_text(account)}）が後から別の世帯（世帯番号 {entitlement.household_no}）の給付に"
+                "指定されました。事情を確認し、問題がなければ確認を解除してください。"
+            )
+            held.append(other.household_no)
+    return held
+
+
 def confirm(
     db_session: TenantSession, *, actor: Principal, program_code: str, household_no: str, account: BankAccount
 ) -> Entitlement:
     """The household confirmed its entitlement and the account to pay (the 確認書 returned, or the 公金受取口座
     chosen): ``eligible`` or ``failed`` become ``confirmed`` with the account. Confirming again with the same account
-    changes nothing; another account replaces it while the household is not in a payment batch. Safe under
-    concurrency: the entitlement row is locked, so identical confirmations arriving together make one change and
-    one audited change. Needs ``WELFARE_WRITE``; audited (``detail.changed`` says whether anything changed)."""
-    authorize(db_session, actor=actor, permission=Permission.WELFARE_WRITE, action="benefits.confirm", purpose=PURPOSE)
+    changes nothing; another account replaces it while the household is not in a payment batch. An account already
+    given for an unrelated household of the program puts both on ``needs_review`` (``households_sharing``). Safe
+    under concurrency: confirmations of one account queue on a lock, then the entitlement row is locked, so identical
+    confirmations arriving together make one change and one audited change. Needs ``WELFARE_WRITE``; audited
+    (``detail.changed`` says whether anything changed, ``detail.held`` which households went to review)."""
+    lg_code = authorize(
+        db_session, actor=actor, permission=Permission.WELFARE_WRITE, action="benefits.confirm", purpose=PURPOSE
+    )
     program = program_of(program_code)
     given = checked_account(account)
+    _advisory_lock(
+        db_session,
+        f"benefits:{lg_code}:{program.code}:account:{given.bank_code}{given.branch_code}{given.account_type}"
+        f"{given.account_number}",
+    )
     query = (
         select(Entitlement)
         .where(Entitlement.program == program.code, Entitlement.household_no == household_no)
@@ -332,7 +413,11 @@ def confirm(
         raise NotFound(f"世帯番号 {household_no} は{program.name}の対象として登録されていません。")
     status = entitlement.status
     where = f"世帯番号 {household_no} の状態"
-    if status in (NEEDS_REVIEW, WITHDRAWN, PAID):
+    under_review = status == NEEDS_REVIEW and entitlement.review_reason is not None
+    if under_review and account_of(entitlement) != given:
+        fix = "口座の確認中です。職員が確認を解除するまで、口座は変更できません。"
+        raise _refuse(db_session, actor, "benefits.confirm", household_no, FieldError(where, "口座の確認中", fix))
+    if status in (NEEDS_REVIEW, WITHDRAWN, PAID) and not under_review:
         fix = {
             NEEDS_REVIEW: "課税区分が確認できていません。前住所地への照会などで確認し、再計算してから受け付けて"
             "ください。",
@@ -342,25 +427,76 @@ def confirm(
         raise _refuse(
             db_session, actor, "benefits.confirm", household_no, FieldError(where, STATUS_LABELS[status], fix)
         )
-    unchanged = status == CONFIRMED and account_of(entitlement) == given
+    unchanged = status in (CONFIRMED, NEEDS_REVIEW) and account_of(entitlement) == given
     if status == CONFIRMED and not unchanged and entitlement.batch_no is not None:
         fix = (
             f"支払バッチ {entitlement.batch_no} に含まれています。口座を直すには、支払バッチの明細を修正してください"
             "（承認はやり直しになります）。"
         )
         raise _refuse(db_session, actor, "benefits.confirm", household_no, FieldError(where, "支払処理中", fix))
+    # the national duplicate check (kiban.benefits.national_check): a tie goes to the first to confirm
+    national = {} if unchanged else claims.stamp(db_session, program=program.code, households=[household_no])
+    if national.get(household_no) == claims.BLOCKED:
+        fix = "他の市区町村で支給対象となっている方がいます（二重給付の防止）。転出・転入の異動日を確認してください。"
+        raise _refuse(db_session, actor, "benefits.confirm", household_no, FieldError(where, "他団体で支給対象", fix))
+    held: list[str] = []
     if not unchanged:
         set_account(entitlement, given)
         entitlement.status = CONFIRMED
         entitlement.confirmed_by = actor.user_id
         entitlement.confirmed_at = datetime.now(UTC)
+        others = households_sharing(db_session, entitlement, given)
+        if others:
+            held = _hold_for_shared_account(entitlement, others, given)
     record(
         db_session,
         actor=actor,
         action="benefits.confirm",
         purpose=PURPOSE,
         subject=household_no,
-        detail={"program": program.code, "changed": not unchanged, "previous_status": status},
+        detail={"program": program.code, "changed": not unchanged, "previous_status": status, "held": held},
+    )
+    db_session.flush()
+    return entitlement
+
+
+def clear_account_review(
+    db_session: TenantSession, *, actor: Principal, program_code: str, household_no: str
+) -> Entitlement:
+    """Staff checked a household held for its account (``review_reason``) and found it in order (e.g. a guardian's
+    account for two households of their wards): it becomes ``confirmed`` again and can be paid. Needs
+    ``WELFARE_WRITE``; audited with the reason that was cleared."""
+    authorize(
+        db_session, actor=actor, permission=Permission.WELFARE_WRITE, action="benefits.clear_review", purpose=PURPOSE
+    )
+    program = program_of(program_code)
+    query = (
+        select(Entitlement)
+        .where(Entitlement.program == program.code, Entitlement.household_no == household_no)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    entitlement = db_session.scalar(query)
+    if entitlement is None:
+        raise NotFound(f"世帯番号 {household_no} は{program.name}の対象として登録されていません。")
+    reason = entitlement.review_reason
+    if entitlement.status != NEEDS_REVIEW or reason is None:
+        fix = "口座の確認待ちではありません（解除するものがありません）。"
+        raise _refuse(
+            db_session,
+            actor,
+            "benefits.clear_review",
+            household_no,
+            FieldError(f"世帯番号 {household_no} の状態", STATUS_LABELS[entitlement.status], fix),
+        )
+    entitlement.status, entitlement.review_reason = CONFIRMED, None
+    record(
+        db_session,
+        actor=actor,
+        action="benefits.clear_review",
+        purpose=PURPOSE,
+        subject=household_no,
+        detail={"program": program.code, "reason": reason},
     )
     db_session.flush()
     return entitlement
@@ -403,3 +539,134 @@ def entitlements_of(db_session: TenantSession, *, actor: Principal, program_code
         detail={"program": program.code, "count": len(found)},
     )
     return found
+
+
+IN_BATCH = "in_batch"
+"""A confirmed household whose line is in a payment batch (pending or sent): a stage of the dashboard, not a
+stored status."""
+STAGES = (ELIGIBLE, NEEDS_REVIEW, CONFIRMED, IN_BATCH, PAID, FAILED, WITHDRAWN)
+STAGE_LABELS = {**STATUS_LABELS, IN_BATCH: "支払処理中（支払バッチに含まれる）"}
+SEARCH_PAGE = 50
+"""Entitlements per page of a search."""
+
+
+@dataclass(frozen=True)
+class StageCount:
+    households: int
+    amount: int
+    """Sum of the households' amounts (yen)."""
+
+
+@dataclass(frozen=True)
+class ProgramSummary:
+    """Where a program stands: households and amounts per stage, and its runs (latest first)."""
+
+    program: Program
+    stages: dict[str, StageCount]
+    """Every stage of ``STAGES``, zero when none."""
+    runs: list[BenefitRun]
+
+    @property
+    def entitled(self) -> StageCount:
+        """Every household not withdrawn."""
+        live = [c for stage, c in self.stages.items() if stage != WITHDRAWN]
+        return StageCount(sum(c.households for c in live), sum(c.amount for c in live))
+
+    @property
+    def paid_share(self) -> float:
+        """Paid households out of the entitled ones (0 when none)."""
+        entitled = self.entitled.households
+        return self.stages[PAID].households / entitled if entitled else 0.0
+
+
+@dataclass(frozen=True)
+class EntitlementPage:
+    """One page of a search: the rows, how many match in all, and the page number (1-based)."""
+
+    rows: list[Entitlement]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def stage_of(entitlement: Entitlement) -> str:
+    """The entitlement's stage (a key of ``STAGE_LABELS``)."""
+    return IN_BATCH if entitlement.status == CONFIRMED and entitlement.batch_no is not None else entitlement.status
+
+
+def _stage_counts(db_session: TenantSession, program_codes: list[str]) -> dict[str, dict[str, StageCount]]:
+    e = Entitlement
+    in_batch = (e.status == CONFIRMED) & e.batch_no.is_not(None)
+    query = (
+        select(e.program, e.status, in_batch, func.count(), func.coalesce(func.sum(e.amount), 0))
+        .where(e.program.in_(program_codes))
+        .group_by(e.program, e.status, in_batch)
+    )
+    counts = {code: dict.fromkeys(STAGES, StageCount(0, 0)) for code in program_codes}
+    for program, status, batched, households, amount in db_session.execute(query):
+        stage = IN_BATCH if batched else status
+        previous = counts[program][stage]
+        counts[program][stage] = StageCount(previous.households + households, previous.amount + int(amount))
+    return counts
+
+
+def program_summaries(db_session: TenantSession, *, actor: Principal, runs: int = 10) -> list[ProgramSummary]:
+    """Every program's households and amounts per stage (one grouped query) with its last ``runs`` runs. Needs
+    ``WELFARE_READ``; audited (counts only: no household is named)."""
+    authorize(db_session, actor=actor, permission=Permission.WELFARE_READ, action="benefits.summary", purpose=PURPOSE)
+    codes = list(PROGRAMS)
+    counts = _stage_counts(db_session, codes)
+    summaries = []
+    for code in codes:
+        query = select(BenefitRun).where(BenefitRun.program == code).order_by(BenefitRun.run_no.desc()).limit(runs)
+        summaries.append(ProgramSummary(PROGRAMS[code], counts[code], list(db_session.scalars(query))))
+    record(db_session, actor=actor, action="benefits.summary", purpose=PURPOSE, detail={"programs": len(codes)})
+    return summaries
+
+
+def search_entitlements(
+    db_session: TenantSession,
+    *,
+    actor: Principal,
+    program_code: str,
+    number: str = "",
+    stage: str = "",
+    page: int = 1,
+    page_size: int = SEARCH_PAGE,
+) -> EntitlementPage:
+    """Entitlements of the program whose 世帯番号 or 受給権者の宛名番号 is ``number`` (any when blank), in ``stage``
+    (one of ``STAGES``; any when blank), by 世帯番号, one page. Needs ``WELFARE_READ``; audited (the number searched
+    is the subject)."""
+    authorize(db_session, actor=actor, permission=Permission.WELFARE_READ, action="benefits.search", purpose=PURPOSE)
+    program = program_of(program_code)
+    if stage and stage not in STAGES:
+        raise InputError(FieldError("状態", stage, f"次のいずれかを指定してください：{'、'.join(STAGES)}。"))
+    if page < 1:
+        raise InputError(FieldError("ページ", str(page), "1以上の数で指定してください。"))
+    e = Entitlement
+    conditions = [e.program == program.code]
+    wanted = number.strip()
+    if wanted:
+        conditions.append((e.household_no == wanted) | (e.recipient_no == wanted))
+    if stage == IN_BATCH:
+        conditions += [e.status == CONFIRMED, e.batch_no.is_not(None)]
+    elif stage == CONFIRMED:
+        conditions += [e.status == CONFIRMED, e.batch_no.is_(None)]
+    elif stage:
+        conditions.append(e.status == stage)
+    total = db_session.scalar(select(func.count()).select_from(e).where(*conditions)) or 0
+    query = select(e).where(*conditions).order_by(e.household_no).offset((page - 1) * page_size).limit(page_size)
+    rows = list(db_session.scalars(query))
+    record(
+        db_session,
+        actor=actor,
+        action="benefits.search",
+        purpose=PURPOSE,
+        subject=wanted or None,
+        detail={"program": program.code, "stage": stage or None, "page": page, "count": len(rows), "total": total},
+    )
+    return EntitlementPage(rows, total, page, page_size)

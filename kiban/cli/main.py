@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kiban.cli.audit import audit
+from kiban.cli.benefits import benefits
 from kiban.cli.db import db
 from kiban.cli.demo import demo
 from kiban.cli.keys import keys
@@ -22,5 +23,5 @@ def main() -> None:
     """Kiban 自治体基盤 — 全国の市区町村が共同利用する行政基盤"""
 
 
-for command in (db, tenants, users, audit, params, keys, seed, tax, demo, serve):
+for command in (db, tenants, users, audit, params, keys, seed, tax, benefits, demo, serve):
     main.add_command(command)

@@ -136,7 +136,8 @@ def import_command(lg_code: str, file: Path, database_url: str | None) -> None:
     finally:
         database.dispose()
     years = "・".join(f"{y}年度" for y in stored.fiscal_years)
-    console.print(f"{years}の申告等 {stored.declarations:,} 件（{stored.persons:,} 人）を取り込みました。")
+    replaced = f"、うち訂正・取消 {stored.replaced:,} 件" if stored.replaced else ""
+    console.print(f"{years}の申告等 {stored.declarations:,} 件（{stored.persons:,} 人{replaced}）を取り込みました。")
 
 
 def store_synthetic_declarations(

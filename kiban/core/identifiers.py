@@ -73,11 +73,14 @@ def validate_my_number(value: str, *, field: str = "個人番号") -> str:
     return number
 
 
-_TWELVE_DIGITS = re.compile(r"(?<!\d)\d{12}(?!\d)")
+_TWELVE_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d{12}(?![0-9A-Za-z])")
+"""12 digits standing alone: not inside a longer number, nor inside a token of letters and digits such as a
+hexadecimal SHA-256 or request id (「…d5a6199111640514d5…」 is a hash, not a My Number)."""
 
 
 def find_my_number_candidates(text: str) -> list[str]:
-    """Every standalone 12-digit number in ``text`` that passes the My Number check digit (for log scans)."""
+    """Every standalone 12-digit number in ``text`` (``_TWELVE_DIGITS``) that passes the My Number check digit (for
+    log scans and the audit log's refusal)."""
     return [m for m in _TWELVE_DIGITS.findall(text.translate(_DIGITS)) if is_valid_my_number(m)]
 
 

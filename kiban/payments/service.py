@@ -15,7 +15,9 @@ What each step guarantees (the incidents in ``docs/architecture.md``):
 * one file per batch, made once in the transaction that marks its lines sent; a second issue is refused, and so is
   a file whose bytes equal any earlier file's (垂水市 2024); the trailer's count and total must equal the approved
   ones;
-* 振込不能 lines become ``failed`` and their households need a new account (``confirm``) before a new batch.
+* the bank's 振込結果 (a 全銀 file, ``zengin.parse_result``) is imported once per batch and only if it is the result
+  of the batch's own file, line by line and total by total; 振込不能 lines become ``failed`` and their households
+  need a new account (``confirm``) before a new batch.
 
 All of it happens in the caller's transaction, so a process killed at any point leaves either the whole step or
 none of it. Every call is authorized and audited.
@@ -23,9 +25,7 @@ none of it. Every call is authorized and audited.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from collections.abc import Sequence
@@ -38,6 +38,7 @@ from sqlalchemy import func, select, update
 from kiban.benefits.models import CONFIRMED, Entitlement
 from kiban.benefits.models import FAILED as ENTITLEMENT_FAILED
 from kiban.benefits.models import PAID as ENTITLEMENT_PAID
+from kiban.benefits.national_check import exclude_blocked
 from kiban.benefits.service import BankAccount, checked_account, lock_program, program_of, set_account
 from kiban.core.audit.service import authorize, record, record_refusal
 from kiban.core.dates import is_bank_business_day
@@ -52,9 +53,6 @@ PURPOSE = "給付金の支払"
 MAX_BATCH_NO = 9_999
 MAX_LINES = 999_999
 """The 顧客コード1 (N10) of a line is its batch number (4 digits) followed by its line number (6 digits)."""
-PAID_CODES = frozenset({"0", "振込済", "振込済み"})
-FAILED_CODES = frozenset({"振込不能", *"123456789"})
-"""振込結果 codes: 0 is paid; 1-9 are the bank's 振込不能 reasons (資金不足, 取引なし, 口座名義人相違 …)."""
 
 
 @dataclass(frozen=True)
@@ -97,13 +95,25 @@ class IssuedFile:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """A 振込不能 line of a result: its household, amount and the bank's reason."""
+
+    line_no: int
+    household_no: str
+    amount: int
+    code: str
+    """振込結果コード (``zengin.RESULT_CODES``)."""
+    reason: str
+
+
+@dataclass(frozen=True)
 class ResultSummary:
     batch_no: int
     paid: int
+    paid_total: int
     failed: int
-    unchanged: int
-    still_sent: int
-    """Lines the result did not mention (still waiting for the bank)."""
+    failed_total: int
+    failures: list[Failure]
 
 
 def customer_code(batch_no: int, line_no: int) -> str:
@@ -178,26 +188,27 @@ def _file(db_session: TenantSession, batch_no: int) -> PaymentFile | None:
     return db_session.scalar(select(PaymentFile).where(PaymentFile.batch_no == batch_no))
 
 
+def _line_of(x: PaymentLine) -> Line:
+    return Line(
+        x.line_no,
+        x.household_no,
+        x.amount,
+        x.bank_code,
+        x.branch_code,
+        x.account_type,
+        x.account_number,
+        x.holder_kana,
+        x.status,
+    )
+
+
 def _view(batch: PaymentBatch, lines: Sequence[PaymentLine], issued: PaymentFile | None) -> BatchView:
     return BatchView(
         batch_no=batch.batch_no,
         program=batch.program,
         maker=batch.maker,
         transfer_date=batch.transfer_date,
-        lines=[
-            Line(
-                x.line_no,
-                x.household_no,
-                x.amount,
-                x.bank_code,
-                x.branch_code,
-                x.account_type,
-                x.account_number,
-                x.holder_kana,
-                x.status,
-            )
-            for x in lines
-        ],
+        lines=[_line_of(x) for x in lines],
         count=len(lines),
         total=sum(x.amount for x in lines),
         content_hash=content_hash(batch, lines),
@@ -231,7 +242,8 @@ def create_batch(
     max_lines: int | None = None,
 ) -> BatchView:
     """A batch of every confirmed entitlement of the program that has an account and no line in flight (at most
-    ``max_lines``, by 世帯番号), each line paying exactly the entitlement's amount. Needs ``PAYMENT_MAKE``; audited."""
+    ``max_lines``, by 世帯番号), each line paying exactly the entitlement's amount; a household another municipality
+    pays is left out and put on review (``national_check.exclude_blocked``). Needs ``PAYMENT_MAKE``; audited."""
     lg_code = _may(db_session, actor, Permission.PAYMENT_MAKE, "payments.batch.create")
     program = program_of(program_code)
     if not is_bank_business_day(transfer_date):
@@ -251,7 +263,7 @@ def create_batch(
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    payable = list(db_session.scalars(query))
+    payable = exclude_blocked(db_session, program=program.code, payable=list(db_session.scalars(query)))
     if not payable:
         raise InputError(
             FieldError(
@@ -593,97 +605,341 @@ def download_file(db_session: TenantSession, *, actor: Principal, batch_no: int)
     return IssuedFile(batch_no, issued.sha256, issued.line_count, issued.total, issued.content)
 
 
-def _parse_result(content: bytes, batch_no: int) -> dict[int, str]:
-    """``顧客コード,結果`` rows (UTF-8 or CP932; a header row is skipped) → line number → paid/failed."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = content.decode("cp932")
+def _paid_to(line: zengin.ParsedLine) -> tuple[int, str, str, str, str]:
+    return line.amount, line.bank_code, line.branch_code, line.account_type, line.account_number
+
+
+def _result_errors(issued: zengin.Parsed, result: zengin.ParsedResult, batch_no: int) -> list[FieldError]:
+    """Why ``result`` is not the bank's result of the issued file (empty when it is): the same 委託者 and 振込指定日,
+    exactly the issued lines by 顧客コード, each with the amount and account sent; the trailer's count and total equal
+    to the issued file's."""
     errors: list[FieldError] = []
-    results: dict[int, str] = {}
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not row or all(cell.strip() == "" for cell in row):
-            continue
-        code, outcome = [*row, "", ""][:2]
-        code, outcome = code.strip(), outcome.strip()
-        where = f"{number}行目の"
-        if number == 1 and not code.isdigit():
-            continue  # header
-        if not (code.isascii() and code.isdigit() and len(code) == 10 and int(code[:4]) == batch_no):
-            errors.append(
-                FieldError(
-                    f"{where}顧客コード", code, f"支払バッチ {batch_no} の顧客コード（{batch_no:04d}で始まる10桁）。"
-                )
+    if (result.client_code, result.transfer_date) != (issued.client_code, issued.transfer_date):
+        errors.append(
+            FieldError(
+                "ヘッダー（委託者コード・振込指定日）",
+                f"{result.client_code}・{result.transfer_date}",
+                f"発行したファイルは {issued.client_code}・{issued.transfer_date} です。",
             )
-            continue
-        if outcome in PAID_CODES:
-            status = PAID
-        elif outcome in FAILED_CODES:
-            status = FAILED
-        else:
-            errors.append(
-                FieldError(f"{where}結果", outcome, "0（振込済）か、振込不能のコード（1〜9）・「振込不能」。")
+        )
+    sent = {x.customer_code: x for x in issued.lines}
+    returned = {x.line.customer_code: x.line for x in result.lines}
+    others = sorted({c[:4] for c in returned if c not in sent})
+    if others:
+        errors.append(
+            FieldError(
+                "顧客コード",
+                "、".join(others),
+                f"支払バッチ {batch_no} の振込結果ではありません（顧客コードの先頭4桁が支払バッチ番号です）。",
             )
-            continue
-        line_no = int(code[4:])
-        if results.get(line_no, status) != status:
-            errors.append(FieldError(f"{where}顧客コード", code, "同じ明細に異なる結果があります。"))
-        results[line_no] = status
-    if errors:
-        raise InputError(*errors)
-    if not results:
-        raise InputError(FieldError("振込結果", "0件", "顧客コード,結果 の行が1行以上必要です。"))
-    return results
+        )
+    missing = [c for c in sent if c not in returned]
+    if missing or len(returned) != len(result.lines):
+        errors.append(
+            FieldError(
+                "データレコード",
+                f"{len(result.lines)}件",
+                f"発行したファイルの{len(sent)}件の明細それぞれに結果が1件ずつ必要です（不足 {len(missing)}件）。",
+            )
+        )
+    changed = [c for c, line in returned.items() if c in sent and _paid_to(line) != _paid_to(sent[c])]
+    if changed:
+        errors.append(FieldError("振込金額・口座", "、".join(changed[:5]), "発行したファイルの明細と一致しません。"))
+    if (result.count, result.total) != (issued.count, issued.total):
+        errors.append(
+            FieldError(
+                "トレーラーの合計",
+                f"{result.count}件 {result.total:,}円",
+                f"発行したファイルは {issued.count}件 {issued.total:,}円です。",
+            )
+        )
+    return errors
 
 
 def import_result(db_session: TenantSession, *, actor: Principal, batch_no: int, content: bytes) -> ResultSummary:
-    """The bank's 振込結果 of a sent batch, as CSV rows ``顧客コード,結果`` (all or nothing): 0 → the line and the
-    entitlement are paid; 振込不能 → the line is failed and the entitlement goes back to ``failed`` without an
-    account (a new account must be confirmed before it is batched again). Importing the same result again changes
-    nothing; a different result for a settled line is refused. Needs ``PAYMENT_MAKE``; audited."""
+    """The bank's 振込結果 of the batch's issued file (``zengin.parse_result``), all or nothing: it must be the result
+    of exactly that file (委託者, 振込指定日, every line by 顧客コード with its amount and account, the trailer's count
+    and total) and the first one imported for the batch. 0 振込済 → the line and the entitlement are paid; any other
+    code (振込不能) → the line is failed and the entitlement goes back to ``failed`` without an account (a new account
+    must be confirmed before it is batched again). Needs ``PAYMENT_MAKE``; audited with every failed line's code."""
     lg_code = _may(db_session, actor, Permission.PAYMENT_MAKE, "payments.result.import")
+    action = "payments.result.import"
     batch = _batch(db_session, batch_no, lock=True)
     lock_program(db_session, lg_code, batch.program)
-    results = _parse_result(content, batch_no)
-    lines = {x.line_no: x for x in _lines(db_session, batch_no)}
-    errors: list[FieldError] = []
-    for line_no, status in results.items():
-        line = lines.get(line_no)
-        code = customer_code(batch_no, line_no)
-        if line is None:
-            errors.append(FieldError("顧客コード", code, f"支払バッチ {batch_no} にこの明細はありません。"))
-        elif line.status == PENDING:
-            errors.append(FieldError("顧客コード", code, "まだ全銀ファイルを発行していない明細です。"))
-        elif line.status != SENT and line.status != status:
-            errors.append(FieldError("顧客コード", code, f"既に結果（{line.status}）を取り込んだ明細です。"))
+    issued = _file(db_session, batch_no)
+    if issued is None:
+        raise _refuse(db_session, actor, action, batch_no, "全銀ファイルを発行していないバッチです。")
+    try:
+        result = zengin.parse_result(content)
+        errors = _result_errors(zengin.parse(issued.content), result, batch_no)
+    except InputError as exc:
+        errors = list(exc.errors)
     if errors:
+        detail = {"problems": [e.field for e in errors], "sha256": audit_hash(hashlib.sha256(content).hexdigest())}
+        record_refusal(
+            db_session, actor=actor, action=action, purpose=PURPOSE, subject=f"batch:{batch_no}", detail=detail
+        )
         raise InputError(*errors)
-    paid = failed = unchanged = 0
-    for line_no, status in sorted(results.items()):
-        line = lines[line_no]
-        if line.status == status:
-            unchanged += 1
-            continue
-        line.status = status
+    lines = {customer_code(batch_no, x.line_no): x for x in _lines(db_session, batch_no)}
+    settled = [x for x in lines.values() if x.status != SENT]
+    if settled:
+        raise _refuse(
+            db_session,
+            actor,
+            action,
+            batch_no,
+            FieldError(
+                "振込結果",
+                f"{len(settled)}件取込済み",
+                f"支払バッチ {batch_no} の振込結果は取り込み済みです。同じ結果を二度取り込むことはできません。",
+            ),
+        )
+    failures: list[Failure] = []
+    for outcome in result.lines:
+        line = lines[outcome.line.customer_code]
         entitlement = db_session.get(Entitlement, (lg_code, line.program, line.household_no))
         if entitlement is None:  # the foreign key makes this impossible
-            raise RuntimeError(f"line {batch_no}/{line_no} has no entitlement")
-        if status == PAID:
-            entitlement.status = ENTITLEMENT_PAID
-            paid += 1
-        else:
-            entitlement.status = ENTITLEMENT_FAILED
-            entitlement.batch_no = None
-            set_account(entitlement, None)
-            failed += 1
+            raise RuntimeError(f"line {batch_no}/{line.line_no} has no entitlement")
+        if outcome.paid:
+            line.status, entitlement.status = PAID, ENTITLEMENT_PAID
+            continue
+        line.status, entitlement.status, entitlement.batch_no = FAILED, ENTITLEMENT_FAILED, None
+        set_account(entitlement, None)
+        failures.append(Failure(line.line_no, line.household_no, line.amount, outcome.code, outcome.reason))
     db_session.flush()
-    summary = ResultSummary(batch_no, paid, failed, unchanged, sum(1 for x in lines.values() if x.status == SENT))
+    summary = ResultSummary(
+        batch_no, result.paid_count, result.paid_total, result.failed_count, result.failed_total, failures
+    )
     record(
         db_session,
         actor=actor,
-        action="payments.result.import",
+        action=action,
         purpose=PURPOSE,
         subject=f"batch:{batch_no}",
-        detail={"paid": paid, "failed": failed, "unchanged": unchanged, "still_sent": summary.still_sent},
+        detail={
+            "paid": summary.paid,
+            "paid_total": summary.paid_total,
+            "failed": summary.failed,
+            "failed_total": summary.failed_total,
+            "failed_lines": [[x.line_no, x.code] for x in failures],
+            "sha256": audit_hash(hashlib.sha256(content).hexdigest()),
+        },
     )
     return summary
+
+
+BATCH_STAGES = {
+    "awaiting_approval": "承認待ち",
+    "approved": "承認済み（全銀ファイル発行待ち）",
+    "issued": "発行済み（振込結果待ち）",
+    "settled": "振込結果取込済み",
+}
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """A batch in the list: who made and approved it, its totals, and how far its lines went (no account)."""
+
+    batch_no: int
+    program: str
+    maker: str
+    created_at: datetime
+    transfer_date: date
+    line_count: int
+    total: int
+    approved_by: str | None
+    issued_at: datetime | None
+    lines_by_status: dict[str, int]
+    """pending / sent / paid / failed → number of lines."""
+
+    @property
+    def stage(self) -> str:
+        """A key of ``BATCH_STAGES``."""
+        if self.issued_at is not None:
+            done = self.lines_by_status.get(PAID, 0) + self.lines_by_status.get(FAILED, 0)
+            return "settled" if done == self.line_count else "issued"
+        return "approved" if self.approved_by is not None else "awaiting_approval"
+
+
+@dataclass(frozen=True)
+class ReviewedLine:
+    """A line as the 承認者 sees it, beside the entitlement it pays."""
+
+    line: Line
+    recipient_no: str
+    """宛名番号 of the 受給権者."""
+    entitlement_amount: int
+    entitlement_status: str
+
+
+@dataclass(frozen=True)
+class BatchReview:
+    batch: BatchView
+    lines: list[ReviewedLine]
+    entitlement_total: int
+    issued_at: datetime | None
+    issued_by: str | None
+
+
+@dataclass(frozen=True)
+class Tally:
+    count: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """A batch's totals as approved, as written in its file's trailer, and as the bank settled them."""
+
+    batch_no: int
+    program: str
+    approved: Tally | None
+    """``None`` until approved."""
+    trailer: Tally | None
+    """Read back from the stored file's trailer record; ``None`` until issued."""
+    by_status: dict[str, Tally]
+    """pending / sent / paid / failed."""
+    failed_lines: list[ReviewedLine]
+
+    @property
+    def balanced(self) -> bool:
+        """The trailer equals the approval, and every line is accounted for (paid, failed or still at the bank)."""
+        lines = Tally(sum(t.count for t in self.by_status.values()), sum(t.amount for t in self.by_status.values()))
+        return self.approved is not None and self.trailer == self.approved == lines
+
+
+def batches(db_session: TenantSession, *, actor: Principal) -> list[BatchSummary]:
+    """Every batch, latest first, with its stage (counts and totals only: no account, no household). Needs
+    ``WELFARE_READ`` (held by 給付担当, 起票者 and 承認者); audited."""
+    _may(db_session, actor, Permission.WELFARE_READ, "payments.batch.list")
+    issued = {no: at for no, at in db_session.execute(select(PaymentFile.batch_no, PaymentFile.issued_at))}
+    statuses: dict[int, dict[str, int]] = {}
+    grouped = select(PaymentLine.batch_no, PaymentLine.status, func.count()).group_by(
+        PaymentLine.batch_no, PaymentLine.status
+    )
+    for batch_no, status, count in db_session.execute(grouped):
+        statuses.setdefault(batch_no, {})[status] = count
+    found = [
+        BatchSummary(
+            b.batch_no,
+            b.program,
+            b.maker,
+            b.created_at,
+            b.transfer_date,
+            b.line_count,
+            b.total,
+            b.approved_by,
+            issued.get(b.batch_no),
+            statuses.get(b.batch_no, {}),
+        )
+        for b in db_session.scalars(select(PaymentBatch).order_by(PaymentBatch.batch_no.desc()))
+    ]
+    record(db_session, actor=actor, action="payments.batch.list", purpose=PURPOSE, detail={"count": len(found)})
+    return found
+
+
+def _reviewed(db_session: TenantSession, batch_no: int, lines: Sequence[Line]) -> list[ReviewedLine]:
+    """``lines`` of the batch, each beside its entitlement (one joined query, plain rows)."""
+    query = select(PaymentLine.line_no, Entitlement.recipient_no, Entitlement.amount, Entitlement.status).join(
+        Entitlement,
+        (Entitlement.lg_code == PaymentLine.lg_code)
+        & (Entitlement.program == PaymentLine.program)
+        & (Entitlement.household_no == PaymentLine.household_no),
+    )
+    rows = db_session.execute(query.where(PaymentLine.batch_no == batch_no))
+    entitlements = {no: (recipient, amount, status) for no, recipient, amount, status in rows}
+    return [ReviewedLine(x, *entitlements[x.line_no]) for x in lines]
+
+
+def batch_review(db_session: TenantSession, *, actor: Principal, batch_no: int) -> BatchReview:
+    """``batch_lines`` (same permission and audit) with each line's entitlement beside it and the file's issue."""
+    view = batch_lines(db_session, actor=actor, batch_no=batch_no)
+    reviewed = _reviewed(db_session, batch_no, view.lines)
+    issued = _file(db_session, batch_no)
+    return BatchReview(
+        view,
+        reviewed,
+        sum(r.entitlement_amount for r in reviewed),
+        issued.issued_at if issued else None,
+        issued.issued_by if issued else None,
+    )
+
+
+def reconciliation(db_session: TenantSession, *, actor: Principal, batch_no: int) -> Reconciliation:
+    """The batch's approved total, its file's trailer (parsed from the stored bytes), and its lines by status, with
+    the 振込不能 lines and their entitlements now. Needs ``PAYMENT_APPROVE`` or ``PAYMENT_MAKE``; audited."""
+    permission = Permission.PAYMENT_APPROVE if actor.can(Permission.PAYMENT_APPROVE) else Permission.PAYMENT_MAKE
+    _may(db_session, actor, permission, "payments.reconciliation.read")
+    batch = _batch(db_session, batch_no, lock=False)
+    grouped = (
+        select(PaymentLine.status, func.count(), func.coalesce(func.sum(PaymentLine.amount), 0))
+        .where(PaymentLine.batch_no == batch_no)
+        .group_by(PaymentLine.status)
+    )
+    counted = {status: Tally(count, int(amount)) for status, count, amount in db_session.execute(grouped)}
+    by_status = {status: counted.get(status, Tally(0, 0)) for status in (PENDING, SENT, PAID, FAILED)}
+    failed_query = select(PaymentLine).where(PaymentLine.batch_no == batch_no, PaymentLine.status == FAILED)
+    failed_lines = [_line_of(x) for x in db_session.scalars(failed_query.order_by(PaymentLine.line_no))]
+    issued = _file(db_session, batch_no)
+    trailer = None
+    if issued is not None:
+        parsed = zengin.parse(issued.content)
+        trailer = Tally(parsed.count, parsed.total)
+    approved = Tally(batch.line_count, batch.approved_total) if batch.approved_total is not None else None
+    failed = _reviewed(db_session, batch_no, failed_lines)
+    record(
+        db_session,
+        actor=actor,
+        action="payments.reconciliation.read",
+        purpose=PURPOSE,
+        subject=f"batch:{batch_no}",
+        detail={status: t.count for status, t in by_status.items()},
+    )
+    return Reconciliation(batch_no, batch.program, approved, trailer, by_status, failed)
+
+
+@dataclass(frozen=True)
+class HouseholdLine:
+    """A line that paid (or tried to pay) a household, with its batch."""
+
+    batch_no: int
+    transfer_date: date
+    issued: bool
+    line: Line
+
+
+def lines_of_household(
+    db_session: TenantSession, *, actor: Principal, program_code: str, household_no: str
+) -> list[HouseholdLine]:
+    """Every line of the program for the household, oldest batch first: its payment history (a 振込不能 line, then
+    the line of the next batch); ``NotFound`` if the household has no entitlement. Needs ``WELFARE_READ``; audited
+    with the 世帯番号 as subject."""
+    lg_code = _may(db_session, actor, Permission.WELFARE_READ, "payments.household.read")
+    program = program_of(program_code)
+    if db_session.get(Entitlement, (lg_code, program.code, household_no)) is None:
+        raise NotFound(f"世帯番号 {household_no} は{program.name}の対象として登録されていません。")
+    query = (
+        select(PaymentLine, PaymentBatch.transfer_date, PaymentFile.batch_no)
+        .join(
+            PaymentBatch,
+            (PaymentBatch.lg_code == PaymentLine.lg_code) & (PaymentBatch.batch_no == PaymentLine.batch_no),
+        )
+        .outerjoin(
+            PaymentFile, (PaymentFile.lg_code == PaymentLine.lg_code) & (PaymentFile.batch_no == PaymentLine.batch_no)
+        )
+        .where(PaymentLine.program == program.code, PaymentLine.household_no == household_no)
+        .order_by(PaymentLine.batch_no)
+    )
+    found = [
+        HouseholdLine(line.batch_no, transfer_date, issued is not None, _line_of(line))
+        for line, transfer_date, issued in db_session.execute(query)
+    ]
+    record(
+        db_session,
+        actor=actor,
+        action="payments.household.read",
+        purpose=PURPOSE,
+        subject=household_no,
+        detail={"program": program.code, "lines": len(found)},
+    )
+    return found

@@ -11,6 +11,20 @@ C = JIS X 0201 characters left-aligned space-padded):
 * トレーラー (8): "8" · 合計件数 N6 · 合計金額 N12 · ダミー C101
 * エンド (9): "9" · ダミー C119
 
+振込結果 (the bank's result of an issued file, ``parse_result``): the same records returned with the outcome of each
+transfer. The 全銀協 standard's rule for a result (処理結果明細) is that it is the request with a result code in each
+data record and the result totals in the trailer, and its code list is the 振替結果コード (全国銀行協会「全銀協パーソ
+ナル・コンピュータ用標準通信プロトコル（ベーシック手順）適用業務およびレコード・フォーマット」令和元年12月,
+預金口座振替（処理結果明細）: 0 振替済, 1 資金不足, 2 取引なし, 3 預金者の都合による振替停止, 4 預金口座振替依頼書
+なし, 8 委託者の都合による振替停止, 9 その他). The standard defines that result for 預金口座振替 only; for 総合振込
+it defines none (banks return 振込不能 funds with a reason, and those that offer the result as a 全銀 file do so on
+their own sheets), so Kiban reads a 総合振込 result by the same rule, at the same positions; each bank's sheet must
+be checked against ``RESULT_CODE_AT`` and ``RESULT_CODES``:
+
+* データ (2): as sent, except 振込結果コード N1 at byte 112 (振込指定区分 in the request)
+* トレーラー (8): 合計件数 N6 · 合計金額 N12 · 振込済件数 N6 · 振込済金額 N12 · 振込不能件数 N6 · 振込不能金額 N12 ·
+  ダミー C65
+
 Each record ends with CR LF; the file is Shift_JIS (the half-width characters are single bytes). Names are reduced to
 the 全銀 character set (``kiban.core.jtext.zengin_kana``) and cut to their field without separating a kana from its
 voicing mark. The transfer date must be a bank business day (銀行法第15条, ``kiban.core.dates``).
@@ -19,7 +33,7 @@ voicing mark. The transfer date must be a bank business day (銀行法第15条, 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -213,36 +227,155 @@ class Parsed:
     total: int
 
 
-def parse(content: bytes) -> Parsed:
-    """Read a 総合振込 file back, checking its structure and that the trailer matches the data records."""
-    text = content.decode(ENCODING)
+def _malformed(fix: str, received: str = "") -> InputError:
+    return InputError(FieldError("全銀ファイル", received, fix))
+
+
+def _records(content: bytes) -> tuple[str, list[str], str]:
+    """Header, data records and trailer of a 総合振込 file (or its result), checked for structure."""
+    try:
+        text = content.decode(ENCODING)
+    except UnicodeDecodeError as exc:
+        raise _malformed("Shift_JIS の全銀ファイルではありません。", f"{exc.start}バイト目") from exc
     records = text.split("\r\n")
     if records[-1] == "":
         records.pop()
-    if any(len(r) != RECORD for r in records):
-        raise ValueError("every record must be 120 characters followed by CR LF")
+    short = next((i for i, r in enumerate(records, start=1) if len(r) != RECORD), None)
+    if short is not None:
+        raise _malformed("各レコードは120バイト＋改行（CR LF）です。", f"{short}レコード目")
     kinds = "".join(r[0] for r in records)
     if not (kinds.startswith("1") and kinds.endswith("89") and set(kinds[1:-2]) <= {"2"}):
-        raise ValueError(f"records must be 1, 2…, 8, 9; found {kinds!r}")
-    header, data, trailer = records[0], records[1:-2], records[-2]
+        raise _malformed("レコードはヘッダー（1）、データ（2）…、トレーラー（8）、エンド（9）の順です。", kinds[:20])
+    header = records[0]
     if header[1:3] != "21":
-        raise ValueError("not a 総合振込 file (種別コード 21)")
-    lines = [
-        ParsedLine(
-            bank_code=r[1:5],
-            branch_code=r[20:23],
-            account_type=r[42],
-            account_number=r[43:50],
-            holder=r[50:80].rstrip(),
-            amount=int(r[80:90]),
-            customer_code=r[91:101],
-        )
-        for r in data
-    ]
-    count, total = int(trailer[1:7]), int(trailer[7:19])
+        raise _malformed("総合振込（種別コード21）のファイルではありません。", f"種別コード {header[1:3]}")
+    return header, records[1:-2], records[-2]
+
+
+def _line(r: str) -> ParsedLine:
+    if not (r[80:90].isdigit() and r[91:101].isdigit()):
+        raise _malformed("振込金額・顧客コードは数字です。", r[80:101])
+    return ParsedLine(
+        bank_code=r[1:5],
+        branch_code=r[20:23],
+        account_type=r[42],
+        account_number=r[43:50],
+        holder=r[50:80].rstrip(),
+        amount=int(r[80:90]),
+        customer_code=r[91:101],
+    )
+
+
+def _number(value: str, field: str) -> int:
+    if not value.isdigit():
+        raise _malformed(f"トレーラーの{field}は数字です。", value)
+    return int(value)
+
+
+def parse(content: bytes) -> Parsed:
+    """Read a 総合振込 file back, checking its structure and that the trailer matches the data records."""
+    header, data, trailer = _records(content)
+    lines = [_line(r) for r in data]
+    count, total = _number(trailer[1:7], "合計件数"), _number(trailer[7:19], "合計金額")
     if count != len(lines) or total != sum(line.amount for line in lines):
-        raise ValueError(
-            f"trailer says {count} lines / {total} yen, the data records hold {len(lines)} / "
-            f"{sum(line.amount for line in lines)}"
-        )
+        actual = f"{len(lines)}件 {sum(line.amount for line in lines):,}円"
+        raise _malformed(f"トレーラーの合計がデータレコード（{actual}）と一致しません。", f"{count}件 {total:,}円")
     return Parsed(client_code=header[4:14], transfer_date=header[54:58], lines=lines, count=count, total=total)
+
+
+# --- 振込結果 ---------------------------------------------------------------------------------------------------
+
+RESULT_CODE_AT = 111
+"""0-based position of 振込結果コード in a data record (byte 112)."""
+PAID = "0"
+RESULT_CODES: dict[str, str] = {
+    PAID: "振込済",
+    "1": "資金不足",
+    "2": "取引なし（口座なし・解約済み）",
+    "3": "預金者の都合による停止",
+    "4": "依頼書なし",
+    "8": "委託者の都合による停止",
+    "9": "その他",
+}
+"""振込結果コード (全銀協 振替結果コード); every code but 0 is a 振込不能 and its reason."""
+_RESULT_TOTALS = (  # trailer of a result: (start, end, field), 0-based
+    (1, 7, "合計件数"),
+    (7, 19, "合計金額"),
+    (19, 25, "振込済件数"),
+    (25, 37, "振込済金額"),
+    (37, 43, "振込不能件数"),
+    (43, 55, "振込不能金額"),
+)
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    line: ParsedLine
+    code: str
+
+    @property
+    def paid(self) -> bool:
+        return self.code == PAID
+
+    @property
+    def reason(self) -> str:
+        return RESULT_CODES[self.code]
+
+
+@dataclass(frozen=True)
+class ParsedResult:
+    client_code: str
+    transfer_date: str
+    """MMDD as written."""
+    lines: list[ResultLine]
+    count: int
+    total: int
+    paid_count: int
+    paid_total: int
+    failed_count: int
+    failed_total: int
+
+
+def parse_result(content: bytes) -> ParsedResult:
+    """Read the bank's 振込結果, checking its structure, every result code, and that the trailer's totals (all, 振込済,
+    振込不能) equal its data records'. Whether it is the result of a given file is the caller's question."""
+    header, data, trailer = _records(content)
+    lines = [ResultLine(_line(r), r[RESULT_CODE_AT]) for r in data]
+    unknown = [f"{i}件目: {x.code!r}" for i, x in enumerate(lines, start=1) if x.code not in RESULT_CODES]
+    if unknown:
+        codes = "・".join(f"{k}（{v}）" for k, v in RESULT_CODES.items())
+        raise InputError(FieldError("振込結果コード", "、".join(unknown[:5]), f"次のいずれかです：{codes}。"))
+    stated = [_number(trailer[a:b], field) for a, b, field in _RESULT_TOTALS]
+    paid = [x.line.amount for x in lines if x.paid]
+    failed = [x.line.amount for x in lines if not x.paid]
+    actual = [len(lines), sum(paid) + sum(failed), len(paid), sum(paid), len(failed), sum(failed)]
+    if stated != actual:
+        wrong = [
+            f"{field} {s:,}（データは{a:,}）"
+            for (_, _, field), s, a in zip(_RESULT_TOTALS, stated, actual, strict=True)
+            if s != a
+        ]
+        raise InputError(FieldError("振込結果のトレーラー", "、".join(wrong), "データレコードの集計と一致しません。"))
+    return ParsedResult(header[4:14], header[54:58], lines, *actual)
+
+
+def bank_result(issued: bytes, codes: Mapping[str, str]) -> bytes:
+    """The 振込結果 a bank returns for an issued file: every data record with its code (``codes`` by 顧客コード;
+    0 振込済 for the others) and the trailer with the result totals. What the demo's simulated bank and the tests send
+    back."""
+    header, data, trailer = _records(issued)
+    records = [header]
+    paid, failed = [0, 0], [0, 0]
+    for r in data:
+        line = _line(r)
+        code = codes.get(line.customer_code, PAID)
+        if code not in RESULT_CODES:
+            raise ValueError(f"unknown 振込結果コード {code!r}")
+        outcome = paid if code == PAID else failed
+        outcome[0] += 1
+        outcome[1] += line.amount
+        records.append(r[:RESULT_CODE_AT] + code + r[RESULT_CODE_AT + 1 :])
+    totals = f"{paid[0]:06d}{paid[1]:012d}{failed[0]:06d}{failed[1]:012d}"
+    records.append(trailer[:19] + totals + " " * 65)
+    records.append("9" + " " * 119)
+    return "".join(r + "\r\n" for r in records).encode(ENCODING)

@@ -42,6 +42,7 @@ INPUTS: dict[str, pl.DataType] = {
     "medical_expense_deduction": pl.Int64(),
     "casualty_loss_deduction": pl.Int64(),
     "housing_loan_credit_available": pl.Int64(),
+    "housing_loan_credit_used": pl.Int64(),
     # circumstances on 31 December of the income year
     "disability": pl.Utf8(),
     "widow": pl.Boolean(),
@@ -66,6 +67,7 @@ DEFAULTS: dict[str, object] = {
     "medical_expense_deduction": 0,
     "casualty_loss_deduction": 0,
     "housing_loan_credit_available": 0,
+    "housing_loan_credit_used": 0,
     "disability": "none",
     "widow": False,
     "single_parent": False,
@@ -96,6 +98,17 @@ RESULTS = [
     "household_per_capita_only",
 ]
 """What a run stores per person (the household flags repeated on every member)."""
+
+FLAT_TAX_CUT_YEAR = 2024
+"""The 年度 of the 定額減税 (令和6年度 住民税, 令和6年分 所得税 estimated from the same 令和5年 incomes)."""
+FLAT_TAX_CUT_FIGURES = [
+    "total_income",
+    "income_tax_cut_persons",
+    "estimated_income_tax",
+    "flat_reduction_persons",
+    "income_levy_before_flat_reduction",
+]
+"""What the 定額減税 調整給付 (``kiban.benefits``, program ``fixed_tax_cut_adjustment_2024``) reads per person."""
 
 
 def computation_date(fiscal_year: int) -> date:
@@ -131,5 +144,13 @@ def assess(
 ) -> pl.DataFrame:
     """Results per person: ``person_no``, ``household_no`` and ``RESULTS`` (every intermediate too with
     ``keep_all``)."""
-    computed = assessment_plan(fiscal_year, parameters).compute(with_defaults(population))
-    return computed if keep_all else computed.select("person_no", "household_no", *RESULTS)
+    keep = None if keep_all else ["person_no", "household_no", *RESULTS]
+    return assessment_plan(fiscal_year, parameters).compute(with_defaults(population), keep=keep)
+
+
+def flat_tax_cut_figures(population: pl.DataFrame, *, parameters: Mapping[str, ParamValue]) -> pl.DataFrame:
+    """Per person of a 令和6年度 assessment population (``INPUTS``, e.g. ``kiban.tax.service.population_of(...,
+    fiscal_year=2024).inputs``): ``person_no``, ``household_no`` and ``FLAT_TAX_CUT_FIGURES``, the 定額減税 counts
+    and the taxes before it that the 調整給付 compares. ``parameters`` are those of the 年度 (1 April 2024)."""
+    computation = assessment_plan(FLAT_TAX_CUT_YEAR, parameters, FLAT_TAX_CUT_FIGURES)
+    return computation.compute(with_defaults(population), keep=["person_no", "household_no", *FLAT_TAX_CUT_FIGURES])

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from kiban.core.audit.service import record
 from kiban.core.db import TenantSession
@@ -35,7 +35,7 @@ from kiban.tax.access import PURPOSE, may_read, may_write
 from kiban.tax.assessment import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from kiban.tax.inputs import from_synthetic
 from kiban.tax.models import IncomeDeclaration
-from kiban.tax.storage import insert_frame
+from kiban.tax.storage import insert_frame, read_frame
 
 SALARY_REPORT, PENSION_REPORT, RETURN = "給与支払報告書", "公的年金等支払報告書", "申告"
 SOURCES = (SALARY_REPORT, PENSION_REPORT, RETURN)
@@ -53,6 +53,7 @@ AMOUNTS: dict[str, str] = {
     "医療費控除": "medical_expense_deduction",
     "雑損控除": "casualty_loss_deduction",
     "住宅借入金等特別税額控除可能額": "housing_loan_credit_available",
+    "所得税の住宅借入金等特別控除額": "housing_loan_credit_used",
 }
 """Amount columns of the file (yen) → ``tax_income_declaration`` columns (``kiban.tax.assessment.INPUTS``)."""
 SIGNED = frozenset({"事業所得"})
@@ -75,7 +76,16 @@ DISABILITY_VALUES = {
     "特別": "special",
 }
 REQUIRED = ("宛名番号", "年度", "種別")
-COLUMNS = (*REQUIRED, *AMOUNTS, DISABILITY, *FLAGS)
+PAYER, SUBMISSION = "支払者番号", "提出区分"
+NEW, CORRECTION, CANCELLATION = "new", "correction", "cancellation"
+SUBMISSIONS = {"": NEW, "新規": NEW, "追加": NEW, "訂正": CORRECTION, "取消": CANCELLATION, "取消し": CANCELLATION}
+"""提出区分 as eLTAX's 給与支払報告書 and 公的年金等支払報告書 carry it (新規・追加・訂正・取消): a 訂正 replaces the
+registered declaration of the same person, 年度, 種別 and 支払者; a 取消 withdraws it. Both are kept (nothing is
+lost): the replaced declaration is marked ``superseded_by`` the one that replaced or withdrew it."""
+KEY = ("fiscal_year", "person_no", "source", "payer")
+"""What one declaration is about: a second 新規 with the same key is refused (a resent file would count an income
+twice); a 訂正 or 取消 must find a registered one."""
+COLUMNS = (*REQUIRED, PAYER, SUBMISSION, *AMOUNTS, DISABILITY, *FLAGS)
 """Every column the file may have, in the documented order; only ``REQUIRED`` must be present."""
 
 YES = frozenset({"1", "○", "〇", "◯", "該当", "あり", "はい", "有"})
@@ -87,6 +97,8 @@ FRAME_SCHEMA: dict[str, pl.DataType] = {
     "fiscal_year": pl.Int32(),
     "person_no": pl.Utf8(),
     "source": pl.Utf8(),
+    "payer": pl.Utf8(),
+    "submission": pl.Utf8(),
     **{field: pl.Int64() for field in AMOUNTS.values()},
     "disability": pl.Utf8(),
     **{field: pl.Boolean() for field in FLAGS.values()},
@@ -125,6 +137,8 @@ class Stored:
     declarations: int
     persons: int
     fiscal_years: tuple[int, ...]
+    replaced: int
+    """Registered declarations a 訂正 or 取消 replaced."""
 
 
 # --- reading a file -------------------------------------------------------------------------------------------------
@@ -226,7 +240,7 @@ def parse(text: str) -> pl.DataFrame:
 def _row(line: int, cells: dict[str, str]) -> tuple[dict[str, object], list[RowError]]:
     errors: list[RowError] = []
     row: dict[str, object] = {field: 0 for field in AMOUNTS.values()}
-    row.update({field: False for field in FLAGS.values()}, disability="none")
+    row.update({field: False for field in FLAGS.values()}, disability="none", payer="", submission=NEW)
     try:
         row["person_no"] = digits(cells["宛名番号"], field="宛名番号")
     except InputError as exc:
@@ -246,6 +260,20 @@ def _row(line: int, cells: dict[str, str]) -> tuple[dict[str, object], list[RowE
     if source not in SOURCES:
         errors.append(RowError(line, "種別", cells["種別"], f"{'、'.join(SOURCES)} のいずれかを入力してください。"))
     row["source"] = source
+    if PAYER in cells:
+        try:
+            row["payer"] = digits(cells[PAYER], field=PAYER, required=False)
+        except InputError as exc:
+            errors.append(RowError(line, PAYER, cells[PAYER], exc.errors[0].fix))
+        if len(str(row["payer"])) > 13:
+            errors.append(RowError(line, PAYER, cells[PAYER], "法人番号（13桁）など13桁以内の数字を入力してください。"))
+    if SUBMISSION in cells:
+        submission = SUBMISSIONS.get(unicodedata.normalize("NFKC", cells[SUBMISSION]).strip())
+        if submission is None:
+            errors.append(
+                RowError(line, SUBMISSION, cells[SUBMISSION], "新規、追加、訂正 または 取消 を入力してください。")
+            )
+        row["submission"] = submission or NEW
     for column, field in AMOUNTS.items():
         if column in cells:
             try:
@@ -283,6 +311,14 @@ def _row(line: int, cells: dict[str, str]) -> tuple[dict[str, object], list[RowE
         )
     if source == PENSION_REPORT and row["salary_revenue"] != 0:
         errors.append(RowError(line, "給与収入", cells["給与収入"], "給与は「給与支払報告書」の行に入力してください。"))
+    if row["submission"] == CANCELLATION:
+        errors.extend(
+            RowError(
+                line, column, cells[column], "取消の行には金額を入れないでください（登録済みの申告等を取り消します）。"
+            )
+            for column, field in AMOUNTS.items()
+            if row[field] != 0
+        )
     return row, errors
 
 
@@ -297,6 +333,62 @@ def _unknown_persons(db_session: TenantSession, person_nos: list[str]) -> set[st
     return set(person_nos) - known
 
 
+def _registered(db_session: TenantSession, fiscal_years: list[int]) -> pl.DataFrame:
+    """The declarations in force (not replaced or withdrawn) of ``fiscal_years``: ``KEY`` and ``declaration_no``."""
+    d = IncomeDeclaration
+    query = select(*(getattr(d, name) for name in (*KEY, "declaration_no"))).where(
+        d.lg_code == db_session.lg_code,
+        d.fiscal_year.in_(fiscal_years),
+        d.superseded_by.is_(None),
+        d.submission != CANCELLATION,
+    )
+    schema = {k: FRAME_SCHEMA[k] for k in KEY} | {"declaration_no": pl.Int64()}
+    return read_frame(db_session, query, schema)
+
+
+def _replaced(db_session: TenantSession, frame: pl.DataFrame) -> tuple[pl.DataFrame, list[RowError]]:
+    """For each declaration of ``frame`` (with its file ``row``), the registered one it replaces (``replaces``, null
+    for a 新規); and the rows whose 提出区分 does not match what is registered, or that repeat a key of the file."""
+    registered = _registered(db_session, frame["fiscal_year"].unique().to_list())
+    joined = frame.with_row_index("position").join(
+        registered.rename({"declaration_no": "replaces"}), on=list(KEY), how="left", nulls_equal=True
+    )
+    errors: list[RowError] = []
+    first_row = pl.col("row").first().over(list(KEY))
+    repeated = joined.with_columns(first_row.alias("first")).filter(pl.col("row") != pl.col("first"))
+    errors.extend(
+        RowError(
+            line,
+            "宛名番号",
+            person_no,
+            f"{first}行目と同じ人・年度・種別・支払者番号です。支払者が違うときは支払者番号を入れ、同じものは1行にしてください。",
+        )
+        for line, person_no, first in repeated.select("row", "person_no", "first").iter_rows()
+    )
+    clash = joined.filter((pl.col("submission") == NEW) & pl.col("replaces").is_not_null())
+    errors.extend(
+        RowError(
+            line,
+            SUBMISSION,
+            "新規",
+            f"同じ人・年度・種別・支払者番号の申告等が登録済みです（受付番号{no}）。改めるときは「訂正」、取り消すときは"
+            "「取消」にしてください。",
+        )
+        for line, no in clash.select("row", "replaces").iter_rows()
+    )
+    orphan = joined.filter((pl.col("submission") != NEW) & pl.col("replaces").is_null())
+    errors.extend(
+        RowError(
+            line,
+            SUBMISSION,
+            "訂正" if submission == CORRECTION else "取消",
+            "訂正・取消する登録済みの申告等がありません。宛名番号・年度・種別・支払者番号を確かめるか、「新規」にしてください。",
+        )
+        for line, submission in orphan.select("row", "submission").iter_rows()
+    )
+    return joined.select("position", "replaces"), sorted(errors, key=lambda e: (e.row, e.column))
+
+
 def store(
     db_session: TenantSession,
     *,
@@ -306,19 +398,23 @@ def store(
     received_on: date | None = None,
 ) -> Stored:
     """Write ``declarations`` (``FRAME_SCHEMA``) in the caller's transaction, numbered after the tenant's last one,
-    and audit it (``origin`` says where they came from: a file's SHA-256, or the synthetic population). Refused,
-    with nothing written, when a 宛名番号 is not in the register (reported at the file row of each declaration when
-    ``declarations`` has a ``row`` column)."""
+    and audit it (``origin`` says where they came from: a file's SHA-256, or the synthetic population). A 訂正 or 取消
+    marks the declaration it replaces. Refused, with nothing written, when a 宛名番号 is not in the register or a
+    提出区分 does not match what is registered (``_replaced``), reported at the file row of each declaration when
+    ``declarations`` has a ``row`` column."""
     lg_code = may_write(db_session, actor)
+    lines = declarations["row"] if "row" in declarations.columns else pl.Series("row", [0] * declarations.height)
     frame = declarations.select([pl.col(k).cast(t) for k, t in FRAME_SCHEMA.items()])
     unknown = _unknown_persons(db_session, frame["person_no"].unique().to_list())
     if unknown:
-        lines = declarations["row"].to_list() if "row" in declarations.columns else [0] * frame.height
         errors = [
             RowError(line, "宛名番号", person_no, "住民記録にない宛名番号です。番号を確かめてください。")
-            for line, person_no in zip(lines, frame["person_no"].to_list(), strict=True)
+            for line, person_no in zip(lines.to_list(), frame["person_no"].to_list(), strict=True)
             if person_no in unknown
         ]
+        raise DeclarationFileError(errors[:MAX_REPORTED])
+    replaced, errors = _replaced(db_session, frame.with_columns(lines.cast(pl.Int32).alias("row")))
+    if errors:
         raise DeclarationFileError(errors[:MAX_REPORTED])
     last = db_session.scalar(select(func.max(IncomeDeclaration.declaration_no))) or 0
     numbered = frame.with_columns(
@@ -327,10 +423,20 @@ def store(
         pl.lit(received_on or date.today()).alias("received_on"),
     )
     insert_frame(db_session, IncomeDeclaration.__table__, numbered)  # type: ignore[arg-type]
+    superseded = replaced.filter(pl.col("replaces").is_not_null())
+    if superseded.height:
+        db_session.execute(
+            update(IncomeDeclaration),
+            [
+                {"lg_code": lg_code, "declaration_no": old, "superseded_by": last + 1 + position}
+                for position, old in superseded.select("position", "replaces").iter_rows()
+            ],
+        )
     stored = Stored(
         declarations=frame.height,
         persons=frame["person_no"].n_unique(),
         fiscal_years=tuple(sorted(frame["fiscal_year"].unique().to_list())),
+        replaced=superseded.height,
     )
     record(
         db_session,
@@ -343,6 +449,7 @@ def store(
             "persons": stored.persons,
             "fiscal_years": list(stored.fiscal_years),
             "first_no": last + 1,
+            "replaced": stored.replaced,
         },
     )
     return stored
@@ -382,7 +489,12 @@ def from_synthetic_population(persons: pl.DataFrame, *, fiscal_year: int) -> pl.
     )
     return (
         inputs.filter(salary | pension | business | has_flags)
-        .with_columns(pl.lit(fiscal_year).alias("fiscal_year"), source.alias("source"))
+        .with_columns(
+            pl.lit(fiscal_year).alias("fiscal_year"),
+            source.alias("source"),
+            pl.lit("").alias("payer"),
+            pl.lit(NEW).alias("submission"),
+        )
         .select([pl.col(k).cast(t) for k, t in FRAME_SCHEMA.items()])
     )
 

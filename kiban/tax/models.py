@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kiban.core.db import Base, TenantOwned
@@ -23,7 +23,10 @@ class IncomeDeclaration(TenantOwned, Base):
     """One declaration of a person's income of the year before ``fiscal_year``, as received (amounts in yen)."""
 
     __tablename__ = "tax_income_declaration"
-    __table_args__ = (Index("ix_tax_income_declaration_person", "lg_code", "fiscal_year", "person_no"),)
+    __table_args__ = (
+        Index("ix_tax_income_declaration_person", "lg_code", "fiscal_year", "person_no"),
+        CheckConstraint("submission IN ('new', 'correction', 'cancellation')", name="submission"),
+    )
 
     declaration_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     """1, 2, 3, … per tenant, in the order declarations were received."""
@@ -33,6 +36,12 @@ class IncomeDeclaration(TenantOwned, Base):
     """宛名番号 of the person whose income it is."""
     source: Mapped[str] = mapped_column(String(20))
     """給与支払報告書, 公的年金等支払報告書 or 申告 (``kiban.tax.declarations.SOURCES``)."""
+    payer: Mapped[str] = mapped_column(String(13), default="")
+    """支払者番号 (法人番号 etc.) of a 支払報告書; empty when not given (and for a 申告)."""
+    submission: Mapped[str] = mapped_column(String(12), default="new")
+    """提出区分: new (新規・追加), correction (訂正) or cancellation (取消) (``kiban.tax.declarations.SUBMISSIONS``)."""
+    superseded_by: Mapped[int | None] = mapped_column(Integer)
+    """The declaration that replaced (訂正) or withdrew (取消) this one; ``None`` while it is in force."""
     received_on: Mapped[date] = mapped_column(Date)
     salary_revenue: Mapped[int] = mapped_column(BigInteger, default=0)
     """給与収入."""
@@ -53,7 +62,9 @@ class IncomeDeclaration(TenantOwned, Base):
     medical_expense_deduction: Mapped[int] = mapped_column(BigInteger, default=0)
     casualty_loss_deduction: Mapped[int] = mapped_column(BigInteger, default=0)
     housing_loan_credit_available: Mapped[int] = mapped_column(BigInteger, default=0)
-    """住宅借入金等特別税額控除の控除可能額 (所得税で引ききれなかった額の元になる額)."""
+    """住宅借入金等特別控除可能額 (源泉徴収票・給与支払報告書の摘要, or the 申告)."""
+    housing_loan_credit_used: Mapped[int] = mapped_column(BigInteger, default=0)
+    """住宅借入金等特別控除の額: what the 所得税 took of it; the rest is what the resident tax may credit."""
     disability: Mapped[str] = mapped_column(String(10), default="none")
     """none, ordinary (障害者) or special (特別障害者)."""
     widow: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -34,7 +34,7 @@ from kiban.core.tenants.models import Tenant
 from kiban.registry import snapshot
 from kiban.tax.access import PURPOSE, may_read, may_write
 from kiban.tax.assessment import RESULTS, assess, assessment_plan, computation_date
-from kiban.tax.declarations import AMOUNTS, FLAGS
+from kiban.tax.declarations import AMOUNTS, CANCELLATION, FLAGS
 from kiban.tax.inputs import DESIGNATED_CITY_KINDS, claims_by_household_head
 from kiban.tax.models import Assessment, AssessmentRun, IncomeDeclaration
 from kiban.tax.rules.results import STATUS_LABELS
@@ -115,10 +115,14 @@ def _checked_year(fiscal_year: int) -> None:
 
 
 def declared_incomes(db_session: TenantSession, fiscal_year: int) -> pl.DataFrame:
-    """The 年度's declarations summed per person (``sum_declarations``)."""
+    """The 年度's declarations in force (not replaced by a 訂正 or withdrawn by a 取消) summed per person
+    (``sum_declarations``)."""
     d = IncomeDeclaration
     query = select(*(getattr(d, name) for name in DECLARED_SCHEMA)).where(
-        d.fiscal_year == fiscal_year, d.lg_code == db_session.lg_code
+        d.fiscal_year == fiscal_year,
+        d.lg_code == db_session.lg_code,
+        d.superseded_by.is_(None),
+        d.submission != CANCELLATION,
     )
     return sum_declarations(read_frame(db_session, query, DECLARED_SCHEMA))
 

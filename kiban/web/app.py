@@ -12,6 +12,8 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from kiban.benefits import api as benefits_api
+from kiban.benefits import views as benefits_views
 from kiban.core.audit import api as audit_api
 from kiban.core.audit import views as audit_views
 from kiban.core.config import Settings, get_settings
@@ -26,6 +28,10 @@ from kiban.core.params import api as params_api
 from kiban.core.params import views as params_views
 from kiban.core.tenants import api as tenants_api
 from kiban.core.tenants import views as tenants_views
+from kiban.payments import api as payments_api
+from kiban.payments import views as payments_views
+from kiban.portal import dev_provider as portal_dev_provider
+from kiban.portal import views as portal_views
 from kiban.registry import api as registry_api
 from kiban.registry import report_views as registry_report_views
 from kiban.registry import views as registry_views
@@ -50,6 +56,12 @@ ROUTERS: list[APIRouter] = [
     registry_api.router,
     tax_views.router,
     tax_api.router,
+    benefits_views.router,
+    benefits_api.router,
+    payments_views.router,
+    payments_api.router,
+    portal_views.router,
+    portal_dev_provider.router,
 ]
 TEMPLATE_PACKAGES = [
     "kiban.web",
@@ -59,11 +71,16 @@ TEMPLATE_PACKAGES = [
     "kiban.core.tenants",
     "kiban.registry",
     "kiban.tax",
+    "kiban.benefits",
+    "kiban.payments",
+    "kiban.portal",
 ]
 NAV: list[NavItem] = [
     *registry_views.NAV,
     *registry_report_views.NAV,
     *tax_views.NAV,
+    *benefits_views.NAV,
+    *payments_views.NAV,
     *params_views.NAV,
     *audit_views.NAV,
     *tenants_views.NAV,

@@ -70,6 +70,10 @@ def test_my_number_errors_do_not_echo_the_number() -> None:
 def test_find_my_number_candidates_only_standalone_valid_numbers() -> None:
     text = "id=123456789018 order=123456789019 long=1234567890181 ＭＮ：１２３４５６７８９０１８"
     assert find_my_number_candidates(text) == ["123456789018", "123456789018"]
+    assert find_my_number_candidates("番号123456789018です、(123456789018)") == ["123456789018", "123456789018"]
+    # inside a hexadecimal hash or request id the digits are part of a token, not a number
+    assert is_valid_my_number("259344437193")
+    assert find_my_number_candidates("request_id=305d0f259344437193ce sha=42599d547c64d199111640514d5a6") == []
 
 
 def test_postal_code_forms() -> None:

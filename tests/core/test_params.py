@@ -162,9 +162,10 @@ def test_national_values_follow_the_fiscal_year(db: TestDatabase) -> None:
         with pytest.raises(NotFound, match="2024-03-31時点の値がありません"):
             service.value(s, "forest_environment_tax.per_capita", date(2024, 3, 31))
         assert service.value(s, "forest_environment_tax.per_capita", FY2024) == 1000
-        assert service.value(s, "resident_tax.flat_reduction_2024.per_person", FY2024) == 10000
+        assert service.value(s, "resident_tax.flat_reduction.per_person", FY2024) == 10000
+        assert service.value(s, "resident_tax.flat_reduction.per_person", FY2025) == 10000
         with pytest.raises(NotFound):
-            service.value(s, "resident_tax.flat_reduction_2024.per_person", FY2025)
+            service.value(s, "resident_tax.flat_reduction.per_person", FY2026)
         rate = service.value(s, "resident_tax.income_levy.rate.municipal", FY2026)
         assert isinstance(rate, Decimal)
         assert rate == Decimal("0.06")

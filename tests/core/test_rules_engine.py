@@ -3,8 +3,11 @@ what-if, and the errors a broken rule set gives."""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 import pytest
@@ -127,3 +130,72 @@ def test_a_broken_rule_set_says_what_is_wrong() -> None:
         computation.compute(PEOPLE.drop("gross"))
     with pytest.raises(RuleError, match="later formula must keep"):
         toy.rule("net", label="別名", reference="test", since=date(2030, 1, 1))(_net)
+
+
+REDUCE: dict[str, Callable[[list[Any]], Any]] = {"sum": sum, "count": len, "max": max, "any": any, "all": all}
+
+
+def _gathered(rows: pl.DataFrame, aggregate: Aggregate) -> list[Any]:
+    """``aggregate`` computed the plain way, row by row: the reference the engine's integer gathering must equal."""
+    result = []
+    for key in rows[aggregate.key].to_list():
+        values = [
+            v
+            for by, v in zip(rows[aggregate.by].to_list(), rows[aggregate.source].to_list(), strict=True)
+            if key is not None and by == key and v is not None
+        ]
+        result.append(REDUCE[aggregate.agg](values) if values else aggregate.empty)
+    return result
+
+
+@pytest.mark.parametrize("agg", ["sum", "count", "max", "any", "all"])
+@pytest.mark.parametrize("sorted_rows", [True, False])
+@pytest.mark.parametrize("largest", [10**12, 10**16], ids=["sums-below-2**53", "sums-above-2**53"])
+def test_aggregates_equal_the_row_by_row_definition(agg: str, sorted_rows: bool, largest: int) -> None:
+    rng = random.Random(f"{agg}{sorted_rows}{largest}")
+    n = 400
+    groups = [rng.choice(["h1", "h2", "h3", "h4", None]) for _ in range(n)]
+    rows = pl.DataFrame(
+        {
+            "id": [f"p{i}" for i in range(n)],
+            # ids named twice make the gathering a true many-to-many join
+            "ref": [rng.choice([f"p{rng.randrange(n)}", "p0", "nobody", None]) for _ in range(n)],
+            "group": groups,
+            "amount": [rng.choice([None, rng.randrange(-5_000, largest)]) for _ in range(n)],
+            "flag": [rng.choice([True, False, None]) for _ in range(n)],
+        }
+    )
+    rows = rows.sort("group", nulls_last=True) if sorted_rows else rows
+    source = "flag" if agg in ("any", "all") else "amount"
+    empty = -1 if agg in ("sum", "count", "max") else agg == "all"
+    dtype = pl.Boolean() if agg in ("any", "all") else pl.Int64()
+    rules = RuleSet("gathering")
+    by_reference = Aggregate(source, by="ref", key="id", agg=agg, empty=empty)
+    by_group = Aggregate(source, by="group", key="group", agg=agg, empty=empty)
+    rules.aggregate("by_reference", by_reference, label="参照", reference="test", dtype=dtype)
+    rules.aggregate("by_group", by_group, label="グループ", reference="test", dtype=dtype)
+    computation = plan(rules, ["by_reference", "by_group"], on=date(2025, 4, 1), parameters={}, inputs=rows.columns)
+    result = computation.compute(rows)
+    assert result["by_reference"].to_list() == _gathered(rows, by_reference)
+    assert result["by_group"].to_list() == _gathered(rows, by_group)
+    assert result["id"].to_list() == rows["id"].to_list(), "rows keep their order"
+
+
+def test_an_aggregate_of_an_aggregate_and_only_the_columns_kept() -> None:
+    chained = toy.merged(RuleSet("chained"))
+    chained.aggregate(
+        "grandchildren",
+        Aggregate("children_claimed", by="parent", key="id"),
+        label="孫の数",
+        reference="test",
+    )
+    people = pl.DataFrame({"id": ["a", "b", "c", "d"], "gross": [0, 0, 0, 0], "parent": [None, "a", "b", "b"]})
+    computation = plan(chained, ["grandchildren", "tax"], on=date(2024, 4, 1), parameters=PARAMS, inputs=people.columns)
+    everything = computation.compute(people)
+    assert everything["children_claimed"].to_list() == [1, 2, 0, 0]
+    assert everything["grandchildren"].to_list() == [2, 0, 0, 0]
+    kept = computation.compute(people, keep=["id", "grandchildren", "tax"])
+    assert kept.columns == ["id", "grandchildren", "tax"]
+    assert kept.equals(everything.select("id", "grandchildren", "tax"))
+    with pytest.raises(RuleError, match="unknown aggregation"):
+        Aggregate("x", by="a", key="b", agg="median")

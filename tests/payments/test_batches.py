@@ -12,8 +12,6 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from kiban.benefits.models import CONFIRMED, FAILED, PAID
-from kiban.benefits.service import confirm
 from kiban.core.audit.service import entries
 from kiban.core.db import Database
 from kiban.core.errors import InputError, NotFound, PermissionDenied
@@ -41,7 +39,6 @@ from benefit_town import (
     PROGRAM,
     SENDER,
     TRANSFER_DAY,
-    WELFARE,
     account,
     confirm_all_directly,
     entitlements,
@@ -259,43 +256,13 @@ def test_a_file_whose_trailer_is_not_the_approved_total_is_not_issued(
     assert (parse(issued.content).count, parse(issued.content).total) == (3, 310_000)
 
 
-def test_the_bank_result_settles_lines_and_a_failed_household_needs_a_new_account(db: TestDatabase) -> None:
-    _town(db)
-    batch_no = _issued(db)
-    result = f"顧客コード,結果\n{customer_code(batch_no, 1)},0\n{customer_code(batch_no, 2)},振込不能\n".encode()
-    with db.app.tenant(A) as s:
-        summary = import_result(s, actor=MAKER, batch_no=batch_no, content=result)
-    assert (summary.paid, summary.failed, summary.unchanged, summary.still_sent) == (1, 1, 0, 1)
-    stored = entitlements(db.app)
-    assert stored[household_no(0)].status == PAID
-    failed = stored[household_no(1)]
-    assert (failed.status, failed.account_number, failed.batch_no) == (FAILED, None, None)
-    with db.app.tenant(A) as s:
-        again = import_result(s, actor=MAKER, batch_no=batch_no, content=result)
-    assert (again.paid, again.failed, again.unchanged) == (0, 0, 2), "importing twice changes nothing"
-    with db.app.tenant(A) as s, pytest.raises(InputError, match="既に結果"):
-        import_result(s, actor=MAKER, batch_no=batch_no, content=f"{customer_code(batch_no, 1)},1\n".encode())
-    with db.app.tenant(A) as s, pytest.raises(InputError, match="顧客コード"):
-        import_result(s, actor=MAKER, batch_no=batch_no, content=b"0099000001,0\n")
-    with db.app.tenant(A) as s, pytest.raises(InputError, match="口座確認済み・未払い"):
-        create_batch(s, actor=MAKER, program_code=PROGRAM, transfer_date=TRANSFER_DAY)
-    with db.app.tenant(A) as s:
-        confirm(s, actor=WELFARE, program_code=PROGRAM, household_no=household_no(1), account=account(55))
-        retry = create_batch(s, actor=MAKER, program_code=PROGRAM, transfer_date=TRANSFER_DAY)
-    assert [(x.household_no, x.amount, x.account_number) for x in retry.lines] == [
-        (household_no(1), 170_000, "0000055")
-    ]
-    with db.app.tenant(A) as s, pytest.raises(InputError, match="振り込み済み"):
-        confirm(s, actor=WELFARE, program_code=PROGRAM, household_no=household_no(0), account=account(0))
-    assert entitlements(db.app)[household_no(1)].status == CONFIRMED
-
-
 @pytest.fixture
 def paid_line(db: TestDatabase) -> TestDatabase:
     _town(db, households=2, confirmed=1)
     batch_no = _issued(db)
     with db.app.tenant(A) as s:
-        import_result(s, actor=MAKER, batch_no=batch_no, content=f"{customer_code(batch_no, 1)},0\n".encode())
+        issued = download_file(s, actor=MAKER, batch_no=batch_no).content
+        import_result(s, actor=MAKER, batch_no=batch_no, content=zengin.bank_result(issued, {}))
     return db
 
 

@@ -9,7 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiban.core.errors import InputError
-from kiban.payments.zengin import Account, Sender, Transfer, build, parse
+from kiban.payments.zengin import (
+    RESULT_CODES,
+    Account,
+    Sender,
+    Transfer,
+    bank_result,
+    build,
+    parse,
+    parse_result,
+)
 
 CITY = Sender(
     client_code="1234567890",
@@ -88,11 +97,101 @@ def test_the_trailer_always_equals_the_data_records(amounts: list[int]) -> None:
 def test_a_tampered_file_does_not_parse() -> None:
     content = build(CITY, [Transfer(PAYEE, "ﾃｽﾄ", 5_000, "1")], TRANSFER_DAY).content
     tampered = content.replace(b"0000005000", b"0000050000", 1)
-    with pytest.raises(ValueError, match="trailer"):
+    with pytest.raises(InputError, match="トレーラーの合計"):
         parse(tampered)
+    with pytest.raises(InputError, match="120バイト"):
+        parse(content[:-3])
 
 
 def test_a_file_holds_at_most_999999_transfers() -> None:
     line = Transfer(PAYEE, "ﾃｽﾄ", 1, "1")
     with pytest.raises(InputError, match="999,999件まで"):
         build(CITY, [line] * 1_000_000, TRANSFER_DAY)
+
+
+def _record(*fields: str) -> str:
+    record = "".join(fields)
+    assert len(record) <= 120
+    return record.ljust(120)
+
+
+def test_a_bank_result_is_read_with_every_code() -> None:
+    """A 振込結果 written out field by field: the request's records, 振込結果コード at byte 112, and the trailer with
+    振込済 and 振込不能 totals (全銀協 処理結果明細)."""
+    header = _record(
+        "1210", "1234567890", "ﾁﾖﾀﾞｸ".ljust(40), "1201", "0001", "ﾐｽﾞﾎ".ljust(15), "001", " " * 15, "1", "1234567"
+    )
+    codes = sorted(RESULT_CODES)
+    data = [
+        _record(
+            "2",
+            "0005",
+            "ﾐﾂﾋﾞｼﾕ-ｴﾌｼﾞｴｲ".ljust(15),
+            "123",
+            "ｼﾝｼﾞﾕｸ".ljust(15),
+            " " * 4,
+            "1",
+            f"{i:07d}",
+            "ﾔﾏﾀﾞ ﾀﾛｳ".ljust(30),
+            f"{70_000 + i:010d}",
+            "0",
+            f"{i:010d}",
+            "0" * 10,
+            code,
+            " " * 8,
+        )
+        for i, code in enumerate(codes, start=1)
+    ]
+    amounts = [70_000 + i for i in range(1, len(codes) + 1)]
+    failed = sum(amounts[1:])
+    trailer = _record(
+        "8",
+        f"{len(codes):06d}",
+        f"{sum(amounts):012d}",
+        "000001",
+        f"{amounts[0]:012d}",
+        f"{len(codes) - 1:06d}",
+        f"{failed:012d}",
+        " " * 65,
+    )
+    content = "".join(r + "\r\n" for r in [header, *data, trailer, "9" + " " * 119]).encode("shift_jis")
+
+    result = parse_result(content)
+
+    assert (result.client_code, result.transfer_date) == ("1234567890", "1201")
+    assert [x.code for x in result.lines] == ["0", "1", "2", "3", "4", "8", "9"]
+    assert [x.paid for x in result.lines] == [True] + [False] * 6
+    assert result.lines[2].reason == "取引なし（口座なし・解約済み）"
+    assert [x.line.customer_code for x in result.lines] == [f"{i:010d}" for i in range(1, 8)]
+    assert (result.count, result.total) == (7, sum(amounts))
+    assert (result.paid_count, result.paid_total, result.failed_count, result.failed_total) == (
+        1,
+        70_001,
+        6,
+        failed,
+    )
+    with pytest.raises(InputError, match="振込不能金額"):
+        parse_result(content.replace(trailer.encode(), trailer[:43].encode() + b"0" * 12 + b" " * 65))
+    unknown = content.replace(data[1].encode("shift_jis"), (data[1][:111] + "5" + data[1][112:]).encode("shift_jis"))
+    with pytest.raises(InputError, match="次のいずれか") as caught:
+        parse_result(unknown)
+    assert caught.value.errors[0].received == "2件目: '5'"
+
+
+def test_the_simulated_bank_returns_the_file_with_codes_and_totals() -> None:
+    issued = build(
+        CITY,
+        [Transfer(PAYEE, "ﾃｽﾄ", 70_000, "1"), Transfer(PAYEE, "ﾃｽﾄ", 120_000, "2"), Transfer(PAYEE, "ﾃｽﾄ", 5, "3")],
+        TRANSFER_DAY,
+    )
+    returned = bank_result(issued.content, {"0000000002": "2"})
+    sent, back = issued.content.split(b"\r\n"), returned.split(b"\r\n")
+    assert len(back) == len(sent)
+    assert back[0] == sent[0]
+    for s, b, code in zip(sent[1:4], back[1:4], b"020", strict=True):
+        assert b[:111] + b[112:] == s[:111] + s[112:], "only the result code differs"
+        assert b[111] == code
+    assert back[4].decode() == "8000003000000190005000002000000070005000001000000120000" + " " * 65
+    assert parse_result(returned).failed_total == 120_000
+    with pytest.raises(ValueError, match="振込結果コード"):
+        bank_result(issued.content, {"0000000001": "7"})

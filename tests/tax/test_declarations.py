@@ -16,6 +16,7 @@ from kiban.tax import declarations
 from kiban.tax.assessment import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
 from kiban.tax.declarations import DeclarationFileError, RowError, decode, import_file, parse
 from kiban.tax.models import IncomeDeclaration
+from kiban.tax.service import declared_incomes
 
 from conftest import TestDatabase
 from residents import A, move_in, staff
@@ -155,3 +156,85 @@ def test_encodings_are_detected() -> None:
     assert decode(text.encode("cp932")) == text
     with pytest.raises(DeclarationFileError, match="CP932"):
         decode(b"\xff\xfe\x00\x81")
+
+
+def _in_force(db: TestDatabase) -> dict[str, tuple[int, int]]:
+    """What the assessment reads: salary and pension revenue per person, summed over the declarations in force."""
+    with db.app.tenant(A) as s:
+        summed = declared_incomes(s, 2026)
+    return {
+        p: (salary, pension)
+        for p, salary, pension in summed.select("person_no", "salary_revenue", "pension_revenue").iter_rows()
+    }
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_a_resent_file_is_refused_and_counts_nothing_twice(db: TestDatabase) -> None:
+    _town(db)
+    with db.app.tenant(A) as s:
+        import_file(s, actor=TAX, data=GOOD.encode())
+    with db.app.tenant(A) as s, pytest.raises(DeclarationFileError) as refused:
+        import_file(s, actor=TAX, data=GOOD.encode("cp932"))
+    assert [(e.row, e.column) for e in refused.value.rows] == [(2, "提出区分"), (4, "提出区分"), (5, "提出区分")]
+    assert "受付番号1" in refused.value.rows[0].fix
+    assert "「訂正」" in refused.value.rows[0].fix
+    assert _stored(db) == EXPECTED
+    assert _in_force(db) == {"1001": (5_000_000, 600_000), "1002": (0, 0)}
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_a_correction_replaces_and_a_cancellation_withdraws_keeping_both(db: TestDatabase) -> None:
+    _town(db)
+    with db.app.tenant(A) as s:
+        import_file(s, actor=TAX, data=GOOD.encode())
+        second_employer = (
+            "宛名番号,年度,種別,支払者番号,給与収入\n1001,2026,給与支払報告書,１２３４５６７８９０１２３,300000\n"
+        )
+        import_file(s, actor=TAX, data=second_employer.encode())
+    assert _in_force(db)["1001"] == (5_300_000, 600_000)
+    corrections = (
+        "宛名番号,年度,種別,支払者番号,提出区分,給与収入\n"
+        "1001,2026,給与支払報告書,,訂正,4800000\n"
+        "1001,2026,公的年金等支払報告書,,取消,\n"
+    )
+    with db.app.tenant(A) as s:
+        stored = import_file(s, actor=TAX, data=corrections.encode())
+    assert (stored.declarations, stored.replaced) == (2, 2)
+    assert _in_force(db)["1001"] == (4_800_000 + 300_000, 0)
+    d = IncomeDeclaration
+    with db.app.tenant(A) as s:
+        marks = {no: by for no, by in s.execute(select(d.declaration_no, d.superseded_by).order_by(d.declaration_no))}
+    assert marks == {1: 5, 2: None, 3: 6, 4: None, 5: None, 6: None}
+    with db.app.tenant(A) as s:
+        corrected_again = "宛名番号,年度,種別,提出区分,給与収入\n1001,2026,給与支払報告書,訂正,4900000\n"
+        import_file(s, actor=TAX, data=corrected_again.encode())
+    assert _in_force(db)["1001"] == (4_900_000 + 300_000, 0)
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_a_correction_must_find_what_it_corrects_and_a_file_may_not_repeat_itself(db: TestDatabase) -> None:
+    _town(db)
+    bad = (
+        "宛名番号,年度,種別,支払者番号,提出区分,給与収入\n"
+        "1001,2026,給与支払報告書,,訂正,4800000\n"
+        "1002,2026,給与支払報告書,777,,100000\n"
+        "1002,2026,給与支払報告書,777,新規,200000\n"
+        "1002,2026,申告,,取消,5\n"
+        "1002,2026,申告,12345678901234,削除,\n"
+    )
+    with db.app.tenant(A) as s, pytest.raises(DeclarationFileError) as refused:
+        import_file(s, actor=TAX, data=bad.encode())
+    assert [(e.row, e.column, e.received) for e in refused.value.rows] == [
+        (5, "給与収入", "5"),
+        (6, "支払者番号", "12345678901234"),
+        (6, "提出区分", "削除"),
+    ]
+    without_row_errors = "\n".join(bad.splitlines()[:4]) + "\n"
+    with db.app.tenant(A) as s, pytest.raises(DeclarationFileError) as refused:
+        import_file(s, actor=TAX, data=without_row_errors.encode())
+    assert [(e.row, e.column, e.received) for e in refused.value.rows] == [
+        (2, "提出区分", "訂正"),
+        (4, "宛名番号", "1002"),
+    ]
+    assert "3行目と同じ" in refused.value.rows[1].fix
+    assert _stored(db) == []

@@ -361,3 +361,67 @@ def test_sagamihara_worked_example_fy2024_with_the_flat_reduction() -> None:
     # 定額減税額(県民税) = L × H ÷ (H + I) = 40,000 × 36,975 ÷ 182,975 = 8,083.07… → 8,083; 市民税 31,917
     assert (r["flat_reduction_prefectural"], r["flat_reduction_municipal"]) == (8_083, 31_917)
     assert (r["income_levy_prefectural"], r["income_levy_municipal"]) == (28_800, 114_000)
+
+
+@pytest.mark.parametrize(
+    ("salary", "persons"),
+    [
+        (5_000_000, 0),  # 合計所得 356万: the spouse is a 控除対象配偶者, counted in 令和6年度 already
+        (11_950_000, 0),  # 給与所得 1,000万 exactly: still a 控除対象配偶者 (配偶者控除 11万)
+        (11_951_000, 1),  # 給与所得 1,000万1千 (> 1,000万): 同一生計配偶者 but not 控除対象配偶者
+        (20_000_000, 1),  # 給与所得 1,805万 exactly: still counted
+        (20_000_001, 0),  # 合計所得 1,805万超: excluded
+    ],
+)
+def test_fy2025_flat_reduction_counts_the_same_household_spouse_above_10_million(salary: int, persons: int) -> None:
+    """令和7年度分の定額減税: 1万円 per 控除対象配偶者以外の同一生計配偶者 of a taxpayer with 合計所得金額 1,000万円超
+    1,805万円以下 (いわき市「令和7年度 個人住民税の定額減税について」,
+    https://www.city.iwaki.lg.jp/www/contents/1745387532157/index.html), shared between the two taxes as in
+    令和6年度."""
+    rows = [
+        person("1", household_no="h", salary_revenue=salary),
+        person("2", household_no="h", sex="female", birth_date=date(1982, 3, 3))
+        | {"claimant_no": "1", "spouse_of_claimant": True, "lives_with_claimant": True},
+    ]
+    r = one(rows, 2025)
+    assert r["flat_reduction_persons"] == persons
+    total = r["flat_reduction_municipal"] + r["flat_reduction_prefectural"]
+    assert total == 10_000 * persons
+    before_m, before_p = (
+        r["income_levy_before_flat_reduction_municipal"],
+        r["income_levy_before_flat_reduction_prefectural"],
+    )
+    assert r["flat_reduction_prefectural"] == 10_000 * persons * before_p // (before_m + before_p)
+    assert (r["spouse_deduction"] == 0) == (salary > 11_950_000)
+    assert one(rows, 2026)["flat_reduction_municipal"] == 0
+
+
+@pytest.mark.parametrize(
+    ("available", "used", "credit"),
+    [
+        (0, 0, 0),
+        (200_000, 150_000, 50_000),  # what the 所得税 left
+        (200_000, 200_000, 0),  # the 所得税 took all of it
+        (400_000, 100_000, 97_500),  # the rest above the cap: 5% of 課税総所得金額等, at most 97,500円
+    ],
+)
+def test_the_housing_loan_credit_is_what_the_income_tax_left_within_the_cap(
+    available: int, used: int, credit: int
+) -> None:
+    """地方税法附則第5条の4の2: the resident tax credits the 住宅借入金等特別控除可能額 the 所得税 could not take, up to
+    5% of 課税総所得金額等 and 97,500円, shared 3:2 between 市町村民税 and 道府県民税."""
+    rows = [
+        person(
+            "1",
+            salary_revenue=8_000_000,
+            social_insurance=1_100_000,
+            housing_loan_credit_available=available,
+            housing_loan_credit_used=used,
+        )
+    ]
+    r = one(rows, 2026)
+    assert r["taxable_income"] * 5 // 100 >= 97_500
+    assert (r["housing_loan_credit_municipal"], r["housing_loan_credit_prefectural"]) == (
+        credit * 3 // 5,
+        credit * 2 // 5,
+    )

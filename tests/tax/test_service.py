@@ -146,10 +146,12 @@ def test_a_rerun_changes_nothing_and_a_changed_input_only_its_rows(db: TestDatab
         again = assess_municipality(s, actor=TAX, fiscal_year=FY)
     assert (again.run_no, again.changed, again.removed) == (2, 0, 0)
     assert _stored(db).equals(first)
-    # 2001 gets a second pension; 1002 has left before 1 January (転出 on 2025-12-20)
+    # 2001 gets a pension from a second payer; 1002 has left before 1 January (転出 on 2025-12-20)
     with db.app.tenant(A) as s:
         declarations.import_file(
-            s, actor=TAX, data="宛名番号,年度,種別,公的年金等収入\n2001,2026,公的年金等支払報告書,3000000\n".encode()
+            s,
+            actor=TAX,
+            data="宛名番号,年度,種別,支払者番号,公的年金等収入\n2001,2026,公的年金等支払報告書,2000012010019,3000000\n".encode(),
         )
         registry.register_move_out(
             s, actor=CLERK, person_no="1002", effective_date=date(2025, 12, 20), destination="北海道札幌市", today=TODAY

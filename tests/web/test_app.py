@@ -81,7 +81,14 @@ def test_second_factor_is_required_before_anything(site: Site) -> None:
     assert site.client.get("/api/v1/me").status_code == 401
 
 
-SAMPLE_PATH_VALUES = {"lg_code": A, "user_id": "a-admin", "person_no": "1001", "household_no": "9001"}
+SAMPLE_PATH_VALUES = {
+    "lg_code": A,
+    "user_id": "a-admin",
+    "person_no": "1001",
+    "household_no": "9001",
+    "program": "low_income_2023",
+    "batch_no": "1",
+}
 """Tenant A's ids for every path parameter an API route takes; a new route must add its parameter here."""
 SAMPLE_QUERY = {"on": "2025-04-01", "fiscal_year": "2026"}
 SAMPLE_BODIES: dict[tuple[str, str], dict[str, object]] = {
@@ -95,8 +102,9 @@ SAMPLE_BODIES: dict[tuple[str, str], dict[str, object]] = {
     },
 }
 """A valid body for every API route that takes one, so that only the tenant check can refuse the call."""
-NOT_TENANT_IDS = {"name"}
-"""Path parameters that name something shared by every tenant (a declared parameter), not a tenant's record."""
+NOT_TENANT_IDS = {"name", "program"}
+"""Path parameters that name something shared by every tenant (a declared parameter, a benefit program), not a
+tenant's record."""
 
 
 def test_every_api_route_refuses_the_other_tenants_ids(site: Site) -> None:

@@ -9,9 +9,14 @@ population's columns: it reads other quantities with ``scope("name")`` and param
 persons.
 
 Building a formula's expression also records what it read, so a ``Plan`` resolves dependencies by itself, orders
-the quantities in layers (each layer one ``with_columns``, which Polars runs in parallel), and computes each quantity
-once per run. A quantity that gathers values from other rows (the dependants a taxpayer claims) is an ``Aggregate``:
-a group-by on a key column joined back by another.
+the quantities in layers, and computes each quantity once per run. A quantity that gathers values from other rows
+(the dependants a taxpayer claims, the members of a household) is an ``Aggregate``.
+
+How a run executes (``Plan.compute``): the layers of formulas are one lazy Polars query (one ``with_columns`` per
+layer; Polars shares common subexpressions, runs the expressions in parallel and leaves out what no result needs),
+collected only where an ``Aggregate`` is due. An aggregate is integer work on NumPy arrays: which rows feed which is
+worked out once per run for each pair of columns (``_Gathering``), after which each aggregate is one scatter of the
+source values (``bincount`` or ``ufunc.at``) and one gather, exact in integers.
 
 ``explain`` gives, for one row, every intermediate value in dependency order with the parameters it used; the
 what-if comparison (``kiban.core.rules.whatif``) runs the same plan under two parameter sets.
@@ -24,8 +29,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from kiban.core.params.catalogue import ParamValue
@@ -34,7 +41,8 @@ from kiban.core.params.catalogue import ParamValue
 class Entity(StrEnum):
     PERSON = "person"
     HOUSEHOLD = "household"
-    """Constant over the members of a household (computed on every member's row with ``.over(household key)``)."""
+    """Constant over the members of a household (on every member's row: an ``Aggregate`` by the household key, or a
+    formula of such quantities)."""
 
 
 class RuleError(ValueError):
@@ -45,20 +53,28 @@ class RuleError(ValueError):
 class Aggregate:
     """A quantity gathered from other rows: ``agg`` of quantity ``source`` over the rows whose column ``by`` equals this
     row's column ``key`` (for example, the number of dependants whose ``claimant_no`` is this person's
-    ``person_no``). Rows with nothing to gather get ``empty``."""
+    ``person_no``; with ``by`` and ``key`` the same column, over the rows of the same group, such as the members of a
+    household). Rows with nothing to gather (no such row, or only nulls) get ``empty``."""
 
     source: str
     by: str
     key: str
     agg: str = "sum"
-    empty: int = 0
+    empty: int | bool = 0
 
-    def expression(self) -> pl.Expr:
-        col = pl.col(self.source)
-        aggregations = {"sum": col.sum(), "count": col.count(), "max": col.max(), "any": col.any()}
-        if self.agg not in aggregations:
+    def __post_init__(self) -> None:
+        if self.agg not in _REDUCTIONS:
             raise RuleError(f"unknown aggregation {self.agg!r}")
-        return aggregations[self.agg]
+
+
+_REDUCTIONS: dict[str, tuple[np.ufunc, Callable[[pl.Series], pl.Series], int | bool]] = {
+    # agg: (how two values combine, the source's values as NumPy combines them, the value of no rows)
+    "sum": (np.add, lambda s: s.cast(pl.Int64), 0),
+    "count": (np.add, lambda s: s.is_not_null().cast(pl.Int64), 0),
+    "max": (np.maximum, lambda s: s.cast(pl.Int64), int(np.iinfo(np.int64).min)),
+    "any": (np.logical_or, lambda s: s.cast(pl.Boolean), False),
+    "all": (np.logical_and, lambda s: s.cast(pl.Boolean), True),
+}
 
 
 Formula = Callable[["Scope"], pl.Expr]
@@ -128,10 +144,11 @@ class RuleSet:
         *,
         label: str,
         reference: str,
+        entity: Entity = Entity.PERSON,
         dtype: pl.DataType | None = None,
         since: date = date.min,
     ) -> None:
-        rule = self._declare(name, label, reference, Entity.PERSON, dtype or pl.Int64(), since)
+        rule = self._declare(name, label, reference, entity, dtype or pl.Int64(), since)
         rule.formulas.append((since, aggregate))
 
     def merged(self, *others: RuleSet) -> RuleSet:
@@ -214,61 +231,143 @@ class Plan:
             used.update(step.parameters)
         return dict(sorted(used.items()))
 
-    def compute(self, population: pl.DataFrame) -> pl.DataFrame:
-        """Every planned quantity added as a column to ``population`` (which must hold the plan's inputs).
+    def compute(self, population: pl.DataFrame, *, keep: Iterable[str] | None = None) -> pl.DataFrame:
+        """Every planned quantity added as a column to ``population`` (which must hold the plan's inputs); with
+        ``keep``, only those columns (inputs or quantities), and nothing is materialized that they do not need.
 
-        Each layer is computed eagerly (its expressions in parallel): one lazy query over every layer would make
-        Polars' optimizer re-expand the whole chain of expressions at each step."""
+        The layers are one lazy query. Before the first layer that reads an aggregate not computed yet, the query is
+        collected (with only the columns still needed) and every pending aggregate is added to it."""
         missing = self.inputs - set(population.columns)
         if missing:
             raise RuleError(f"入力に列がありません: {', '.join(sorted(missing))}")
-        frame = population
-        positions: dict[tuple[str, str], pl.Series] = {}
-        for layer in self.layers:
+        wanted = None if keep is None else list(keep)
+        needed = _needed_from(self.layers, wanted)
+        gatherings: dict[tuple[str, str], _Gathering] = {}
+        frame = population.lazy()
+        pending: list[Step] = []
+        for level, layer in enumerate(self.layers):
+            reads = {name for step in layer for name in step.reads}
+            if any(step.rule.name in reads for step in pending):
+                frame = _with_aggregates(frame, pending, needed[level], gatherings).lazy()
+                pending = []
             expressions = [
                 s.formula.cast(s.rule.dtype).alias(s.rule.name) for s in layer if isinstance(s.formula, pl.Expr)
             ]
             if expressions:
                 frame = frame.with_columns(expressions)
-            gathered: dict[tuple[str, str], list[Step]] = {}
-            for step in layer:
-                if isinstance(step.formula, Aggregate):
-                    gathered.setdefault((step.formula.by, step.formula.key), []).append(step)
-            for pair, steps in gathered.items():
-                if pair not in positions:
-                    positions[pair] = _positions(frame, *pair)
-                frame = _join_aggregates(frame, positions[pair], steps)
-        return frame
+            pending.extend(step for step in layer if isinstance(step.formula, Aggregate))
+        last = needed[len(self.layers)]
+        computed = _with_aggregates(frame, pending, last, gatherings) if pending else _collect(frame, last)
+        return computed if wanted is None else computed.select(wanted)
 
 
-def _positions(frame: pl.DataFrame, by: str, key: str) -> pl.Series:
-    """For each row, the position of the row whose ``key`` equals this row's ``by`` (null where there is none): one
-    join on the keys, after which every aggregate over (``by``, ``key``) is integer work."""
-    rows = frame.select(pl.col(key).alias("__key")).with_row_index("__position")
-    return (
-        frame.select(pl.col(by).alias("__key"))
-        .join(rows, on="__key", how="left", maintain_order="left")
-        .get_column("__position")
-    )
+def _needed_from(layers: tuple[tuple[Step, ...], ...], keep: list[str] | None) -> list[set[str] | None]:
+    """For each layer (and the end), the columns the rest of the run reads or keeps (``None``: every column)."""
+    if keep is None:
+        return [None] * (len(layers) + 1)
+    needed = set(keep)
+    result: list[set[str] | None] = [set(needed)]
+    for layer in reversed(layers):
+        needed |= {name for step in layer for name in step.reads}
+        result.append(set(needed))
+    return result[::-1]
 
 
-def _join_aggregates(frame: pl.DataFrame, positions: pl.Series, steps: list[Step]) -> pl.DataFrame:
-    """Every aggregate of one layer over the same (``by``, ``key``): grouped by the target row's position, then
-    scattered into full columns."""
+def _collect(frame: pl.LazyFrame, needed: set[str] | None) -> pl.DataFrame:
+    if needed is not None:
+        frame = frame.select([c for c in frame.collect_schema().names() if c in needed])
+    return frame.collect()
+
+
+def _with_aggregates(
+    frame: pl.LazyFrame, steps: list[Step], needed: set[str] | None, gatherings: dict[tuple[str, str], _Gathering]
+) -> pl.DataFrame:
+    """``frame`` collected, with the aggregates of ``steps`` added."""
     aggregates = [(s.rule, s.formula) for s in steps if isinstance(s.formula, Aggregate)]
-    grouped = (
-        frame.select([a.source for _, a in aggregates])
-        .with_columns(positions.alias("__position"))
-        .filter(pl.col("__position").is_not_null())
-        .group_by("__position")
-        .agg([a.expression().cast(rule.dtype).alias(rule.name) for rule, a in aggregates])
-    )
-    targets = grouped.get_column("__position")
-    columns = []
+    sources = {name for _, a in aggregates for name in (a.source, a.by, a.key)}
+    table = _collect(frame, None if needed is None else needed | sources)
     for rule, a in aggregates:
-        column = pl.Series(rule.name, [a.empty], dtype=rule.dtype).extend_constant(a.empty, frame.height - 1)
-        columns.append(column.scatter(targets, grouped.get_column(rule.name)) if targets.len() else column)
-    return frame.hstack(columns)
+        pair = (a.by, a.key)
+        if pair not in gatherings:
+            gatherings[pair] = _Gathering.of(table, *pair)
+        gathered = gatherings[pair].gather(table.get_column(a.source), a)
+        table = table.with_columns(gathered.cast(rule.dtype).alias(rule.name))
+    return table
+
+
+@dataclass(frozen=True)
+class _Gathering:
+    """Which rows feed which, for every aggregate over one (``by``, ``key``): the value of row ``sources[i]`` goes to
+    slot ``slots[i]`` (of ``size``), and row *r* reads slot ``reads[r]`` (−1: none)."""
+
+    sources: np.ndarray | None
+    """Row numbers of the rows that feed a slot (``None``: every row, in order)."""
+    slots: np.ndarray
+    size: int
+    reads: np.ndarray | None
+    """``None``: row *r* reads slot *r*."""
+
+    @staticmethod
+    def of(frame: pl.DataFrame, by: str, key: str) -> _Gathering:
+        if by == key:
+            return _Gathering.groups(frame.get_column(key))
+        # every (source row, target row) pair with equal values: a join of the rows that name someone on the values'
+        # 64-bit hashes (much faster than on text), keeping the pairs whose values are equal (no hash collision)
+        named = frame.select(pl.col(by).alias("__value")).with_row_index("__source").drop_nulls("__value")
+        rows = frame.select(pl.col(key).alias("__value")).with_row_index("__target")
+        pairs = named.with_columns(pl.col("__value").hash().alias("__hash")).join(
+            rows.with_columns(pl.col("__value").hash().alias("__hash")), on="__hash", suffix="_key"
+        )
+        pairs = pairs.filter(pl.col("__value") == pl.col("__value_key"))
+        return _Gathering(pairs["__source"].to_numpy(), pairs["__target"].to_numpy(), frame.height, None)
+
+    @staticmethod
+    def groups(column: pl.Series) -> _Gathering:
+        """One slot per distinct value: consecutive numbers where equal values are adjacent (a population sorted by
+        household), a dense rank otherwise. Rows whose value is null neither feed nor read a slot."""
+        codes = column.rle_id().cast(pl.Int64) if column.is_sorted() else column.rank("dense").cast(pl.Int64) - 1
+        if column.null_count() == 0:
+            slots = codes.to_numpy()
+            return _Gathering(None, slots, int(slots.max(initial=-1)) + 1, slots)
+        valid = column.is_not_null().to_numpy()
+        everyone = codes.fill_null(-1).to_numpy()
+        sources = np.flatnonzero(valid)
+        return _Gathering(sources, everyone[sources], int(everyone.max()) + 1, np.where(valid, everyone, -1))
+
+    @cached_property
+    def fed(self) -> np.ndarray:
+        """Whether a slot has any row feeding it."""
+        return np.bincount(self.slots, minlength=self.size) > 0
+
+    @cached_property
+    def all_fed(self) -> bool:
+        return bool(self.fed.all())
+
+    def gather(self, source: pl.Series, aggregate: Aggregate) -> pl.Series:
+        combine, values_of, start = _REDUCTIONS[aggregate.agg]
+        present = source.is_not_null().to_numpy() if source.null_count() else None
+        array = values_of(source).fill_null(start).to_numpy()
+        if self.sources is not None:
+            array = array[self.sources]
+            present = None if present is None else present[self.sources]
+        totals = self._combined(combine, array, start)
+        if present is None and (self.all_fed or aggregate.empty == start):
+            result = totals  # no slot to set to empty, or those unfed hold it already
+        else:
+            fed = self.fed if present is None else np.bincount(self.slots, weights=present, minlength=self.size) > 0
+            result = np.where(fed, totals, aggregate.empty)
+        if self.reads is not None:
+            result = np.append(result, aggregate.empty)[self.reads]  # slot −1 reads as empty
+        return pl.Series(source.name, result)
+
+    def _combined(self, combine: np.ufunc, array: np.ndarray, start: int | bool) -> np.ndarray:
+        """The values of each slot combined, starting from ``start``."""
+        if combine is np.add and len(array) and max(-int(array.min()), int(array.max())) * len(array) < 2**53:
+            # every partial sum is an integer below 2**53, so exact in floating point: bincount, twice as fast
+            return np.bincount(self.slots, weights=array, minlength=self.size).astype(np.int64)
+        totals = np.full(self.size, start, dtype=array.dtype)
+        combine.at(totals, self.slots, array)
+        return totals
 
 
 def plan(

@@ -142,7 +142,7 @@ def _cohabiting_special_disabled_row(s: Scope) -> pl.Expr:
 @rules.rule(
     "young_or_disabled_row",
     label="23歳未満の扶養親族又は特別障害者である同一生計配偶者・扶養親族",
-    reference="租税特別措置法第41条の3の3第1項",
+    reference="租税特別措置法第41条の3の11第1項",
 )
 def _young_or_disabled_row(s: Scope) -> pl.Expr:
     young = s("is_dependant") & (s("age_at_year_end") < 23)
@@ -194,13 +194,20 @@ for _name, (_source, _label) in _AGGREGATES.items():
     rules.aggregate(_name, Aggregate(_source, by="claimant_no", key="person_no"), label=_label, reference=LAW)
 
 
+rules.aggregate(
+    "young_or_disabled_in_household",
+    Aggregate("young_or_disabled_row", by="household_no", key="household_no"),
+    label="世帯の23歳未満の扶養親族・特別障害者である同一生計配偶者又は扶養親族の行の数",
+    reference="租税特別措置法第41条の3の11第1項",
+)
+
+
 @rules.rule(
     "young_or_disabled_dependants",
     label="世帯の23歳未満の扶養親族・特別障害者である同一生計配偶者又は扶養親族の数",
-    reference="租税特別措置法第41条の3の3第1項（扶養親族を「有する」者：扶養控除を受ける者に限らない）",
+    reference="租税特別措置法第41条の3の11第1項（扶養親族を「有する」者：扶養控除を受ける者に限らない）",
 )
 def _young_or_disabled_in_household(s: Scope) -> pl.Expr:
     # Both parents of a child under 23 have it as their 扶養親族 in the sense of this article, whoever of them
     # claims the 扶養控除: counted over the household (a row never counts itself, as no one is their own dependant).
-    own = s("young_or_disabled_row")
-    return (own.sum().over(s("household_no")) - own).cast(pl.Int64)
+    return s("young_or_disabled_in_household") - s("young_or_disabled_row")

@@ -12,7 +12,7 @@ import polars as pl
 
 from kiban.core.money import times_rate_expr
 from kiban.core.rules.engine import Scope
-from kiban.tax.rules.common import FY2026, age_at_year_end, brackets, rules
+from kiban.tax.rules.common import FY2026, brackets, rules
 
 SALARY_TABLE = "所得税法第28条第3項・第4項、別表第五（給与所得控除後の給与等の金額の表）"
 
@@ -73,7 +73,7 @@ def _salary_from_2025(s: Scope) -> pl.Expr:
 def _pension_income(s: Scope) -> pl.Expr:
     revenue = s("pension_revenue")
     other = s("other_than_pension_income")
-    senior = age_at_year_end(s) >= 65
+    senior = s("age_at_year_end") >= 65
     common = [
         (4_099_999, times_rate_expr(revenue, Decimal("0.25")) + 275_000),
         (7_699_999, times_rate_expr(revenue, Decimal("0.15")) + 685_000),
@@ -92,7 +92,7 @@ def _pension_income(s: Scope) -> pl.Expr:
 @rules.rule(
     "income_adjustment_pension",
     label="所得金額調整控除（給与所得と年金所得の双方を有する者）",
-    reference="租税特別措置法第41条の3の3第2項（住民税は地方税法附則第3条の3の2）",
+    reference="租税特別措置法第41条の3の11第2項（令和5年分までは第41条の3の3。住民税は地方税法附則第3条の3の2）",
 )
 def _adjustment_pension(s: Scope) -> pl.Expr:
     salary = s("salary_income_before_adjustment")
@@ -119,7 +119,7 @@ def _other_than_pension(s: Scope) -> pl.Expr:
 @rules.rule(
     "income_adjustment_children",
     label="所得金額調整控除（子ども・特別障害者等を有する者）",
-    reference="租税特別措置法第41条の3の3第1項（給与等の収入金額850万円超、1円未満切上げ）",
+    reference="租税特別措置法第41条の3の11第1項（令和5年分までは第41条の3の3。給与等の収入金額850万円超、1円未満切上げ）",
 )
 def _adjustment_children(s: Scope) -> pl.Expr:
     revenue = s("salary_revenue")
@@ -129,7 +129,7 @@ def _adjustment_children(s: Scope) -> pl.Expr:
     return pl.when(qualifies & (revenue > 8_500_000)).then(amount).otherwise(0)
 
 
-@rules.rule("salary_income", label="給与所得", reference="所得税法第28条、租税特別措置法第41条の3の3")
+@rules.rule("salary_income", label="給与所得", reference="所得税法第28条、租税特別措置法第41条の3の11")
 def _salary_income(s: Scope) -> pl.Expr:
     before = s("salary_income_before_adjustment")
     return (before - s("income_adjustment_children") - s("income_adjustment_pension")).clip(lower_bound=0)

@@ -13,7 +13,7 @@ import polars as pl
 
 from kiban.core.money import floor_to_expr, times_rate_expr
 from kiban.core.rules.engine import Scope
-from kiban.tax.rules.common import FY2024, FY2025, age_on_levy_date, by_taxpayer_income, rules
+from kiban.tax.rules.common import FY2024, FY2025, FY2026, age_on_levy_date, by_taxpayer_income, rules
 
 LEVELS = {"municipal": "市町村民税", "prefectural": "道府県民税"}
 
@@ -38,13 +38,23 @@ def _size(s: Scope) -> pl.Expr:
 
 
 @rules.rule(
+    "age_on_levy_date",
+    label="年齢（賦課期日現在）",
+    reference="地方税法第295条第1項第2号（未成年者）、第318条（賦課期日）",
+    dtype=pl.Int32(),
+)
+def _age_on_levy_date(s: Scope) -> pl.Expr:
+    return age_on_levy_date(s)
+
+
+@rules.rule(
     "exempt_special_person",
     label="障害者・未成年者・寡婦・ひとり親で合計所得金額135万円以下",
     reference="地方税法第295条第1項第2号（道府県民税は第24条の5第1項）",
     dtype=pl.Boolean(),
 )
 def _special_person(s: Scope) -> pl.Expr:
-    special = (s("disability") != "none") | (age_on_levy_date(s) < 18) | s("widow") | s("single_parent")
+    special = (s("disability") != "none") | (s("age_on_levy_date") < 18) | s("widow") | s("single_parent")
     return special & (s("total_income") <= s.yen("resident_tax.exemption.special_persons_income_limit"))
 
 
@@ -200,7 +210,9 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
     )
     def _housing(s: Scope) -> pl.Expr:
         cap = pl.min_horizontal(times_rate_expr(s("taxable_income"), Decimal("0.05")), pl.lit(97_500))
-        total = pl.min_horizontal(s("housing_loan_credit_available"), cap)
+        # Only what the 所得税 could not take: 控除可能額 − 所得税の住宅借入金等特別控除額.
+        left = (s("housing_loan_credit_available") - s("housing_loan_credit_used")).clip(lower_bound=0)
+        total = pl.min_horizontal(left, cap)
         fifths, fifths_designated = {"municipal": (3, 4), "prefectural": (2, 1)}[level]
         return pl.when(s("designated_city")).then(total * fifths_designated // 5).otherwise(total * fifths // 5)
 
@@ -217,7 +229,8 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
     flat_label = f"定額減税額（{japanese}）"
     flat_law = (
         "地方税法附則第5条の8〜第5条の10（令和6年度分の特別税額控除。本人・控除対象配偶者・扶養親族1人につき1万円、"
-        "合計所得金額1,805万円超は対象外、市町村民税と道府県民税は両者の所得割額の比で按分）"
+        "合計所得金額1,805万円超は対象外、市町村民税と道府県民税は両者の所得割額の比で按分）。令和7年度分は控除対象配偶者"
+        "以外の同一生計配偶者1人につき1万円（総務省「個人住民税における定額減税について」）"
     )
 
     @rules.rule(f"flat_reduction_{level}", label=flat_label, reference=flat_law)
@@ -229,7 +242,7 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
         # The 1万円 per person is shared between the two taxes in proportion to their 所得割 (before it): 道府県民税
         # 分 = 控除額 × 道府県民税所得割 ÷ (市町村民税所得割 + 道府県民税所得割), 1円未満切捨て, the rest to the
         # 市町村民税 (as the 相模原市 worked example computes it); each at most its own 所得割.
-        total = s("flat_reduction_persons") * s.yen("resident_tax.flat_reduction_2024.per_person")
+        total = s("flat_reduction_persons") * s.yen("resident_tax.flat_reduction.per_person")
         municipal = s("income_levy_before_flat_reduction_municipal")
         prefectural = s("income_levy_before_flat_reduction_prefectural")
         levied = (municipal + prefectural).clip(lower_bound=1)
@@ -239,6 +252,11 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
         return pl.when(eligible).then(share).otherwise(0)
 
     @rules.rule(f"flat_reduction_{level}", label=flat_label, reference=flat_law, since=FY2025)
+    def _flat_spouse(s: Scope) -> pl.Expr:
+        # 令和7年度: the same split of 1万円 per 控除対象配偶者以外の同一生計配偶者 (flat_reduction_persons).
+        return _flat(s)
+
+    @rules.rule(f"flat_reduction_{level}", label=flat_label, reference=flat_law, since=FY2026)
     def _flat_ended(s: Scope) -> pl.Expr:
         return pl.lit(0)
 
@@ -258,15 +276,32 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
         return pl.when(s("exempt")).then(0).otherwise(s.yen(f"resident_tax.per_capita.{level}"))
 
 
-@rules.rule(
-    "flat_reduction_persons",
-    label="定額減税の人数（本人＋控除対象配偶者＋扶養親族）",
-    reference="地方税法附則第5条の8第1項",
+FLAT_PERSONS_LAW = (
+    "令和6年度: 本人＋控除対象配偶者＋扶養親族（地方税法附則第5条の8第1項）。令和7年度: 控除対象配偶者以外の"
+    "同一生計配偶者（総務省「個人住民税における定額減税について」; いわき市・利根町「令和7年度 個人住民税の定額減税"
+    "について」: 納税義務者の前年の合計所得金額が1,000万円超1,805万円以下で、前年の合計所得金額48万円以下の同一生計"
+    "配偶者（国外居住者を除く）を有する者）"
 )
+
+
+@rules.rule("flat_reduction_persons", label="定額減税の対象人数", reference=FLAT_PERSONS_LAW)
 def _flat_persons(s: Scope) -> pl.Expr:
     kinds = ("young", "specific", "elderly_parent", "elderly", "general")
     spouse = pl.when(s("spouse_deduction") > 0).then(1).otherwise(0)
     return 1 + spouse + sum((s(f"{k}_dependants") for k in kinds), pl.lit(0))
+
+
+@rules.rule("flat_reduction_persons", label="定額減税の対象人数", reference=FLAT_PERSONS_LAW, since=FY2025)
+def _flat_spouses(s: Scope) -> pl.Expr:
+    # Above 1,000万円 the 同一生計配偶者 is not a 控除対象配偶者 (地方税法第292条第1項第9号), so the 令和6年度 定額減税
+    # did not count them; 令和7年度 does. (国外居住者 are not in the register's inputs.)
+    above = (s("total_income") > 10_000_000) & (s("total_income") <= 18_050_000)
+    return pl.when(above).then(s("spouses")).otherwise(0)
+
+
+@rules.rule("flat_reduction_persons", label="定額減税の対象人数", reference=FLAT_PERSONS_LAW, since=FY2026)
+def _flat_none(s: Scope) -> pl.Expr:
+    return pl.lit(0)
 
 
 @rules.rule("forest_environment_tax", label="森林環境税", reference="森林環境税及び森林環境譲与税に関する法律第4条")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from kiban.core.rules.engine import Entity, Scope
+from kiban.core.rules.engine import Aggregate, Entity, Scope
 from kiban.tax.rules.common import rules
 
 EXEMPT, PER_CAPITA_ONLY, TAXABLE = "exempt", "per_capita_only", "taxable"
@@ -51,15 +51,34 @@ def _status(s: Scope) -> pl.Expr:
     )
 
 
-@rules.rule(
+rules.aggregate(
     "household_exempt",
+    Aggregate("exempt", by="household_no", key="household_no", agg="all"),
     label="住民税非課税世帯",
     reference="世帯全員が住民税均等割非課税である世帯（各給付金の実施要領の定義）",
     entity=Entity.HOUSEHOLD,
     dtype=pl.Boolean(),
 )
-def _household_exempt(s: Scope) -> pl.Expr:
-    return (s("tax_status") == EXEMPT).all().over(s("household_no"))
+
+
+@rules.rule(
+    "no_income_levy",
+    label="所得割が課されない者（非課税又は均等割のみ課税）",
+    reference="課税区分が課税でない者（各給付金の実施要領の定義）",
+    dtype=pl.Boolean(),
+)
+def _no_income_levy(s: Scope) -> pl.Expr:
+    return s("tax_status") != TAXABLE
+
+
+rules.aggregate(
+    "household_no_income_levy",
+    Aggregate("no_income_levy", by="household_no", key="household_no", agg="all"),
+    label="世帯全員が所得割非課税",
+    reference="世帯全員が所得割非課税である世帯（各給付金の実施要領の定義）",
+    entity=Entity.HOUSEHOLD,
+    dtype=pl.Boolean(),
+)
 
 
 @rules.rule(
@@ -70,5 +89,4 @@ def _household_exempt(s: Scope) -> pl.Expr:
     dtype=pl.Boolean(),
 )
 def _household_per_capita_only(s: Scope) -> pl.Expr:
-    none_taxable = (s("tax_status") != TAXABLE).all().over(s("household_no"))
-    return none_taxable & ~s("household_exempt")
+    return s("household_no_income_levy") & ~s("household_exempt")

@@ -1,0 +1,75 @@
+"""What a program's eligibility run reads from the municipality's own records: the residents on its base date
+(基準日) from the registry snapshot, each with the 課税区分 of the program's 年度 (and of the year before, for
+programs that compare) from the stored 個人住民税 assessment, and the parameters in force on the base date. Household
+programs only: a person program (the 定額減税 調整給付) is refused until its entitlements can be stored.
+
+A resident with no stored assessment of that 年度 (e.g. a 転入 after 1 January, assessed by the former municipality)
+has no 課税区分: the rules make the household ``needs_review``. Whether a person is supported by a taxed relative
+(``supported_by_taxed_relative``) is not yet derived from the records and is read as ``False``: staff exclude such
+households on review (内閣府 制度要綱: 課税されている他の親族等の扶養を受けている者のみで構成される世帯は対象外).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import select
+
+from kiban.benefits.programs import Program, Unit
+from kiban.core.audit.service import record
+from kiban.core.db import TenantSession
+from kiban.core.errors import FieldError, InputError
+from kiban.core.identity.permissions import Principal
+from kiban.core.params.catalogue import ParamValue
+from kiban.core.params.service import values_on
+from kiban.registry import snapshot
+from kiban.tax.access import PURPOSE as TAX_PURPOSE
+from kiban.tax.access import may_read as may_read_tax
+from kiban.tax.models import Assessment
+
+
+@dataclass(frozen=True)
+class Population:
+    residents: pl.DataFrame
+    """One row per resident on the base date: the ``kiban.benefits.rules.INPUTS`` columns."""
+    parameters: dict[str, ParamValue]
+
+
+def _tax_statuses(db_session: TenantSession, fiscal_year: int | None, column: str) -> pl.DataFrame:
+    schema = {"person_no": pl.Utf8(), column: pl.Utf8()}
+    if fiscal_year is None:
+        return pl.DataFrame(schema=schema)
+    rows = db_session.execute(
+        select(Assessment.person_no, Assessment.tax_status).where(Assessment.fiscal_year == fiscal_year)
+    ).all()
+    return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+def population_of(db_session: TenantSession, *, actor: Principal, program: Program) -> Population:
+    """The residents on ``program.base_date`` with their 課税区分, and the parameters on that date. Reads the
+    registry snapshot (``REGISTRY_READ``, audited there) and the tax assessments (``TAX_READ``, audited)."""
+    if program.unit != Unit.HOUSEHOLD:
+        fix = "個人単位の給付の判定結果はまだ保存できません。世帯単位の給付事業を選んでください。"
+        raise InputError(FieldError("給付事業", program.name, fix))
+    residents = snapshot.residents(db_session, actor=actor, on=program.base_date)
+    years = [y for y in (program.tax_fiscal_year, program.previous_tax_fiscal_year) if y is not None]
+    if years:
+        may_read_tax(db_session, actor)
+    current = _tax_statuses(db_session, program.tax_fiscal_year, "tax_status")
+    previous = _tax_statuses(db_session, program.previous_tax_fiscal_year, "tax_status_previous")
+    if years:
+        record(
+            db_session,
+            actor=actor,
+            action="tax.status.read",
+            purpose=TAX_PURPOSE,
+            detail={"program": program.code, "fiscal_years": years, "count": current.height + previous.height},
+        )
+    frame = (
+        residents.select("person_no", "household_no", "relationship", "birth_date")
+        .join(current, on="person_no", how="left")
+        .join(previous, on="person_no", how="left")
+        .with_columns(pl.lit(value=False).alias("supported_by_taxed_relative"))
+    )
+    return Population(frame, values_on(db_session, program.base_date))
