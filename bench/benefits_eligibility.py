@@ -29,8 +29,8 @@ from typing import TypeVar
 
 import polars as pl
 import registry_db
-from measure import Measurement, report
-from resident_tax import PARTITIONS, municipality, peak_mb, reset_peak
+from measure import Measurement, peak_mb, report, reset_peak
+from resident_tax import PARTITIONS, municipality
 
 from kiban.benefits.eligibility import entitlements, national_parameters
 from kiban.benefits.programs import PROGRAMS

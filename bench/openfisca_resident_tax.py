@@ -21,11 +21,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 import pyarrow.parquet as pq  # type: ignore[import-untyped,unused-ignore]
+from measure import peak_mb
 from openfisca_core.simulation_builder import SimulationBuilder  # type: ignore[import-not-found]
 from openfisca_japan import CountryTaxBenefitSystem  # type: ignore[import-not-found]
 
@@ -79,16 +79,13 @@ def main() -> None:
     pq.write_table(pa.table(person_columns), f"{prefix}.persons.parquet")
     household_columns = {name: simulation.calculate(name, period) for name in HOUSEHOLD_OUTPUTS}
     pq.write_table(pa.table(household_columns), f"{prefix}.households.parquet")
-    # VmHWM, not ru_maxrss: a child started by fork + exec inherits its parent's ru_maxrss
-    status = Path("/proc/self/status").read_text().splitlines()
-    peak_mb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
     timings = {
         "system": system_seconds,
         "load": load_seconds,
         "compute": compute_seconds,
         "cpu": cpu_seconds,
         "persons": persons,
-        "peak_rss_mb": peak_mb,
+        "peak_rss_mb": peak_mb(),  # VmHWM: this script is started by fork + exec
     }
     print(json.dumps(timings))
 

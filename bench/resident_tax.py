@@ -25,7 +25,6 @@ difference are explained in ``docs/tax_differences.md``.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import statistics
 import subprocess
@@ -39,7 +38,7 @@ from pathlib import Path
 
 import openfisca_venv
 import polars as pl
-from measure import Measurement, report
+from measure import Measurement, peak_mb, report, reset_peak
 
 from kiban.core.params.catalogue import ParamValue
 from kiban.registry.synth import generate
@@ -61,22 +60,6 @@ PARTITIONS = (
 )
 COMPARE_LG_CODE = "131016"
 HERE = Path(__file__).resolve().parent
-
-
-# --- memory ------------------------------------------------------------------------------------------------------
-
-
-def reset_peak() -> None:
-    """Reset the process's resident-memory high-water mark (Linux ≥ 4.0)."""
-    gc.collect()
-    Path("/proc/self/clear_refs").write_text("5")
-
-
-def peak_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 # --- assessment --------------------------------------------------------------------------------------------------

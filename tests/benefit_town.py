@@ -16,6 +16,7 @@ from kiban.benefits.service import BankAccount, RunResult, run_eligibility
 from kiban.core.db import Database, TenantSession
 from kiban.core.identity import service as identity
 from kiban.core.identity.permissions import Role
+from kiban.payments.service import IssuedFile, approve, batch_lines, create_batch, issue_file
 from kiban.payments.zengin import Account, Sender
 from kiban.tax import declarations
 from kiban.tax.service import assess_municipality
@@ -92,6 +93,28 @@ def confirm_all_directly(s: TenantSession, numbers: range) -> None:
                 "h": household_no(i),
             },
         )
+
+
+def made_batch(database: Database) -> int:
+    """A payment batch of every confirmed household, made by ``MAKER``."""
+    with database.tenant(A) as s:
+        return create_batch(s, actor=MAKER, program_code=PROGRAM, transfer_date=TRANSFER_DAY).batch_no
+
+
+def approved_batch(database: Database) -> int:
+    """``made_batch``, approved by ``CHECKER`` on the hash they were shown."""
+    batch_no = made_batch(database)
+    with database.tenant(A) as s:
+        seen = batch_lines(s, actor=CHECKER, batch_no=batch_no)
+        approve(s, actor=CHECKER, batch_no=batch_no, seen_hash=seen.content_hash)
+    return batch_no
+
+
+def issued_batch(database: Database) -> IssuedFile:
+    """``approved_batch``, its 全銀 file issued by ``MAKER``."""
+    batch_no = approved_batch(database)
+    with database.tenant(A) as s:
+        return issue_file(s, actor=MAKER, batch_no=batch_no, sender=SENDER)
 
 
 def entitlements(database: Database) -> dict[str, Entitlement]:

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from kiban.benefits import service
 from kiban.benefits.models import BenefitRun, Entitlement
 from kiban.benefits.service import STAGE_LABELS, ProgramSummary
+from kiban.core.banks import masked_account_number
 from kiban.core.http.auth import require, tenant_session
 from kiban.core.identity.permissions import Permission, Principal
 
@@ -20,8 +21,8 @@ Reader = Annotated[Principal, Depends(require(Permission.WELFARE_READ))]
 
 
 def masked(account_number: str | None) -> str | None:
-    """An account number as staff lists show it: only the last 3 digits (「****567」)."""
-    return None if account_number is None else "****" + account_number[-3:]
+    """An account number as the API gives it (``masked_account_number``), or ``None`` when none is known."""
+    return None if account_number is None else masked_account_number(account_number)
 
 
 class StageOut(BaseModel):

@@ -11,13 +11,26 @@ import polars as pl
 from kiban.benefits.programs import Program, Unit
 from kiban.benefits.rules import HOUSEHOLD_RESULTS, INPUTS, PERSON_INPUTS, PERSON_RESULTS, RULES
 from kiban.core.params.catalogue import ParamValue, default_catalogue
-from kiban.core.rules.engine import plan
+from kiban.core.rules.engine import Plan, plan
 
 DEFAULTS: dict[str, object] = {"tax_status": None, "tax_status_previous": None, "supported_by_taxed_relative": False}
 
 
 def national_parameters(program: Program, kyuchi: int | None = None) -> dict[str, ParamValue]:
     return default_catalogue().national_values(program.base_date, kyuchi)
+
+
+def computation(program: Program, parameters: Mapping[str, ParamValue]) -> Plan:
+    """The program's rules planned on its base date: the household results over ``INPUTS``, or for a person program
+    the person results over ``PERSON_INPUTS``."""
+    person = program.unit == Unit.PERSON
+    return plan(
+        RULES[program.code],
+        PERSON_RESULTS if person else HOUSEHOLD_RESULTS,
+        on=program.base_date,
+        parameters=parameters,
+        inputs=PERSON_INPUTS if person else INPUTS,
+    )
 
 
 def _inputs(residents: pl.DataFrame) -> pl.DataFrame:
@@ -44,10 +57,7 @@ def entitlements(residents: pl.DataFrame, program: Program, parameters: Mapping[
     ``PERSON_RESULTS``."""
     if program.unit == Unit.PERSON:
         return _person_entitlements(residents, program, parameters)
-    computation = plan(
-        RULES[program.code], HOUSEHOLD_RESULTS, on=program.base_date, parameters=parameters, inputs=INPUTS
-    )
-    computed = computation.compute(_inputs(residents))
+    computed = computation(program, parameters).compute(_inputs(residents))
     recipients = (
         computed.sort(pl.col("relationship") != "世帯主", "person_no")
         .group_by("household_no", maintain_order=True)
@@ -57,10 +67,7 @@ def entitlements(residents: pl.DataFrame, program: Program, parameters: Mapping[
 
 
 def _person_entitlements(people: pl.DataFrame, program: Program, parameters: Mapping[str, ParamValue]) -> pl.DataFrame:
-    computation = plan(
-        RULES[program.code], PERSON_RESULTS, on=program.base_date, parameters=parameters, inputs=PERSON_INPUTS
-    )
-    computed = computation.compute(_person_inputs(people))
+    computed = computation(program, parameters).compute(_person_inputs(people))
     return (
         computed.filter(pl.col("eligible") | pl.col("needs_review"))
         .select(*PERSON_INPUTS, *PERSON_RESULTS)

@@ -28,7 +28,7 @@ from kiban.benefits.models import ELIGIBLE, Entitlement
 from kiban.benefits.notice import ConfirmationNotice, notices_pdf, postal_label
 from kiban.benefits.print_export import CsvResult, Encoding, Unencodable, barcode_data, write_csv
 from kiban.benefits.programs import Delivery, Program
-from kiban.benefits.service import PURPOSE, BankAccount, lock_program, program_of
+from kiban.benefits.service import ACCOUNT_COLUMNS, PURPOSE, account_from, lock_program, not_entitled, program_of
 from kiban.core.audit.service import authorize, record
 from kiban.core.dates import to_wareki
 from kiban.core.db import TenantSession
@@ -41,7 +41,6 @@ PART_SIZE = 500
 """Notices per PDF in the zip (a part is rendered in memory, then written)."""
 STAMP_CHUNK = 10_000
 """Households per ``UPDATE … IN (…)`` when stamping ``notified_at``."""
-ACCOUNT_COLUMNS = ("bank_code", "branch_code", "account_type", "account_number", "holder_kana")
 
 
 @dataclass(frozen=True)
@@ -118,14 +117,6 @@ def _with_recipients(
     return joined.filter(pl.col("name").is_not_null()), missing
 
 
-def _account(row: dict[str, Any]) -> BankAccount | None:
-    if any(row[c] is None for c in ACCOUNT_COLUMNS[:4]):
-        return None
-    return BankAccount(
-        row["bank_code"], row["branch_code"], row["account_type"], row["account_number"], row["holder_kana"] or ""
-    )
-
-
 def _notice(row: dict[str, Any], program: Program, issuer: str, issued_on: date) -> ConfirmationNotice:
     return ConfirmationNotice(
         issuer=issuer,
@@ -142,7 +133,7 @@ def _notice(row: dict[str, Any], program: Program, issuer: str, issued_on: date)
         child_addition=row["child_addition"],
         top_up=row["top_up"],
         amount=row["amount"],
-        account=_account(row),
+        account=account_from(row),
     )
 
 
@@ -152,11 +143,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _audit_hash(value: str) -> str:
-    """Groups of 8 hex digits: a run of 12 digits in plain hex could look like a My Number to the audit log."""
-    return ":".join(value[i : i + 8] for i in range(0, len(value), 8))
 
 
 def _write_parts(
@@ -268,7 +254,7 @@ def export_notices(
             "program": program.code,
             "rows": written.rows,
             "encoding": encoding,
-            "files": {name: _audit_hash(sha) for name, sha in files.items()},
+            "files": files,
             "unencodable": len(written.unencodable),
             "missing": missing,
         },
@@ -288,7 +274,7 @@ def notice_of(
     program = _push_program(program_code)
     waiting = _waiting(db_session, program.code, include_notified=True, household_no=household_no)
     if waiting.is_empty():
-        raise NotFound(f"世帯番号 {household_no} は{program.name}の対象として登録されていません。")
+        raise not_entitled(program, household_no)
     frame, missing = _with_recipients(db_session, actor, program, waiting)
     if missing:
         raise NotFound(f"世帯番号 {household_no} の世帯主は基準日の住民記録にありません。")

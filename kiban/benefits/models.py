@@ -103,8 +103,10 @@ class Entitlement(TenantOwned, Base):
 
     program: Mapped[str] = mapped_column(String(40), primary_key=True)
     household_no: Mapped[str] = mapped_column(String(20), primary_key=True)
+    """The 受給単位: the 世帯番号 of a household program; for a person program (``Unit.PERSON``, the 定額減税 調整給付)
+    the 宛名番号 of the person paid."""
     recipient_no: Mapped[str] = mapped_column(String(20))
-    """宛名番号 of the 受給権者 (the 世帯主)."""
+    """宛名番号 of the 受給権者 (the 世帯主; for a person program the person)."""
     members: Mapped[int] = mapped_column(Integer)
     children: Mapped[int] = mapped_column(Integer)
     eligible: Mapped[bool] = mapped_column(Boolean)

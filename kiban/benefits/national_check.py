@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 from kiban.benefits import claims
 from kiban.benefits.models import CONFIRMED, ELIGIBLE, NEEDS_REVIEW, PAID, WITHDRAWN, Entitlement
+from kiban.benefits.programs import Unit
 from kiban.benefits.service import PURPOSE, is_frozen, lock_program, program_of
 from kiban.core.audit.service import authorize, record
 from kiban.core.crypto import blind_indexes
@@ -70,6 +71,9 @@ class CheckResult:
     """Households blocked but already in a payment batch or paid: a double payment to recover (返還), for staff."""
     shared: list[str] = field(default_factory=list)
     """Households claimed elsewhere too that this municipality pays, or may pay if it confirms first."""
+    unkeyed: int = 0
+    """Persons of entitled households given by the run that the register does not hold on the base date: without
+    フリガナ, 生年月日 and 性別 (or a 個人番号) they cannot be keyed, so they are not registered."""
 
 
 @dataclass(frozen=True)
@@ -129,11 +133,16 @@ def _my_number_indexes(db_session: TenantSession) -> pl.DataFrame:
     )
 
 
-def register_claims(db_session: TenantSession, *, actor: Principal, program_code: str) -> CheckResult:
+def register_claims(
+    db_session: TenantSession, *, actor: Principal, program_code: str, persons: pl.DataFrame | None = None
+) -> CheckResult:
     """Register the persons of the program's entitled households (not withdrawn) with the national check, then put
     on review the households another municipality pays (and release those an earlier check held that are no longer
-    blocked). Reads the register on the base date (``REGISTRY_READ``, audited there). Needs ``WELFARE_WRITE``;
-    audited (counts and 世帯番号 only)."""
+    blocked). The persons are the residents of those households on the base date or, from an eligibility run
+    (``service.run_eligibility``), the run's own input ``persons`` (``person_no``, ``household_no``), keyed from the
+    register; a person it does not hold on the base date cannot be keyed and is left out (``unkeyed``). Reads the
+    register on the base date (``REGISTRY_READ``, audited there). Needs ``WELFARE_WRITE``; audited (counts and
+    世帯番号 only)."""
     lg_code = authorize(
         db_session, actor=actor, permission=Permission.WELFARE_WRITE, action="benefits.national_check", purpose=PURPOSE
     )
@@ -141,13 +150,23 @@ def register_claims(db_session: TenantSession, *, actor: Principal, program_code
     lock_program(db_session, lg_code, program.code)
     entitled = _entitlement_frame(db_session, program.code)
     residents = snapshot.residents(db_session, actor=actor, on=program.base_date)
-    persons = (
+    if program.unit == Unit.PERSON:
+        # a person program's 受給単位 is the person: its entitlements hold the 宛名番号 as their unit number
+        residents = residents.with_columns(pl.col("person_no").alias("household_no"))
+        persons = None if persons is None else persons.with_columns(pl.col("person_no").alias("household_no"))
+    unkeyed = 0
+    if persons is not None:
+        given = persons.select(pl.col("person_no").cast(pl.Utf8), pl.col("household_no").cast(pl.Utf8)).unique()
+        given = given.join(entitled, on="household_no", how="semi")
+        residents = given.join(residents.drop("household_no"), on="person_no", how="inner")
+        unkeyed = given.height - residents.height
+    members = (
         residents.join(entitled, on="household_no", how="inner")
         .join(_my_number_indexes(db_session), on="person_no", how="left")
         .sort("household_no", "person_no")
     )
-    frame = persons.with_columns(
-        person_keys(persons),
+    frame = members.with_columns(
+        person_keys(members),
         pl.when(pl.col("my_number_index").is_not_null())
         .then(pl.lit("my_number"))
         .otherwise(pl.lit("basic"))
@@ -155,8 +174,11 @@ def register_claims(db_session: TenantSession, *, actor: Principal, program_code
         pl.col("confirmed_at").cast(pl.Datetime("us", "UTC")),
         (pl.col("batch_no").is_not_null() | (pl.col("status") == PAID)).alias("paying"),
     )
-    written = claims.register(db_session, program=program.code, claims=frame)
-    result = _apply(db_session, program.code, written)
+    # one claim per key: two own persons with the same basic items (namesakes born the same day, no 個人番号 known)
+    # share a key, and the first (by 世帯番号, 宛名番号) stands for both
+    keyed = frame.unique(subset="person_key", keep="first", maintain_order=True)
+    written = claims.register(db_session, program=program.code, claims=keyed)
+    result = _apply(db_session, program.code, written, unkeyed)
     record(
         db_session,
         actor=actor,
@@ -169,6 +191,8 @@ def register_claims(db_session: TenantSession, *, actor: Principal, program_code
             "released": result.released,
             "held": result.held,
             "shared": len(result.shared),
+            "unkeyed": unkeyed,
+            "same_key": frame.height - keyed.height,
         },
     )
     db_session.flush()
@@ -191,7 +215,7 @@ def _concerned(db_session: TenantSession, program: str, households: list[str]) -
     return [found[k] for k in sorted(found)]
 
 
-def _apply(db_session: TenantSession, program: str, written: int) -> CheckResult:
+def _apply(db_session: TenantSession, program: str, written: int, unkeyed: int) -> CheckResult:
     flagged = claims.states(db_session, program=program)
     by_household = claims.household_state([(s.household_no, s.state) for s in flagged])
     blocked: list[str] = []
@@ -212,7 +236,7 @@ def _apply(db_session: TenantSession, program: str, written: int) -> CheckResult
             released.append(e.household_no)
         if state in (claims.PAYS, claims.OPEN):
             shared.append(e.household_no)
-    return CheckResult(program, written, blocked, released, held, shared)
+    return CheckResult(program, written, blocked, released, held, shared, unkeyed)
 
 
 def _status_without_hold(e: Entitlement) -> str:
@@ -238,9 +262,16 @@ def exclude_blocked(db_session: TenantSession, *, program: str, payable: list[En
     return kept
 
 
-def flags_of(db_session: TenantSession, *, actor: Principal, program_code: str) -> list[Flag]:
-    """The municipality's own persons of the program that another municipality claims too, with what that means
-    for payment (never which municipality). Needs ``WELFARE_READ``; audited (a count)."""
+def household_state(flags: list[Flag]) -> str:
+    """The state of one household from its flags: its worst person's (``claims.SEVERITY``), ``SINGLE`` when none."""
+    return max((f.state for f in flags), key=claims.SEVERITY.__getitem__, default=claims.SINGLE)
+
+
+def flags_of(
+    db_session: TenantSession, *, actor: Principal, program_code: str, household_no: str | None = None
+) -> list[Flag]:
+    """The municipality's own persons of the program (of one household, or all) that another municipality claims
+    too, with what that means for payment (never which municipality). Needs ``WELFARE_READ``; audited (a count)."""
     authorize(
         db_session,
         actor=actor,
@@ -249,14 +280,17 @@ def flags_of(db_session: TenantSession, *, actor: Principal, program_code: str) 
         purpose=PURPOSE,
     )
     program = program_of(program_code)
+    households = None if household_no is None else [household_no]
     found = [
-        Flag(s.household_no, s.person_no, s.state, s.key_kind) for s in claims.states(db_session, program=program.code)
+        Flag(s.household_no, s.person_no, s.state, s.key_kind)
+        for s in claims.states(db_session, program=program.code, households=households)
     ]
     record(
         db_session,
         actor=actor,
         action="benefits.national_check.read",
         purpose=PURPOSE,
+        subject=household_no,
         detail={"program": program.code, "count": len(found)},
     )
     return found

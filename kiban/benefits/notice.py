@@ -14,7 +14,6 @@ notices in parts of a bounded size, so a large town never holds them all in memo
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -23,21 +22,19 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from kiban.benefits.models import format_confirmation_code
 from kiban.benefits.programs import Program
 from kiban.benefits.service import ACCOUNT_TYPES, BankAccount
+from kiban.core.banks import masked_account_number
 from kiban.core.dates import to_wareki
 from kiban.core.money import format_yen
-from kiban.core.pdf import japanese_font
+from kiban.core.pdf import a4_pdf, japanese_font
 
 TITLE = "支給要件確認書"
-SHOWN_DIGITS = 3
-"""Digits of the account number printed in clear (the rest as ＊)."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +63,7 @@ class ConfirmationNotice:
 
 def masked_account(account: BankAccount) -> str:
     """「金融機関 0005・支店 123 普通 ＊＊＊＊567」: codes and the last digits only."""
-    number = account.account_number
-    hidden = "＊" * (len(number) - SHOWN_DIGITS) + number[-SHOWN_DIGITS:]
+    hidden = masked_account_number(account.account_number)
     kind = ACCOUNT_TYPES.get(account.account_type, account.account_type)
     return f"金融機関 {account.bank_code}・支店 {account.branch_code} {kind} {hidden}"
 
@@ -166,17 +162,4 @@ def notices_pdf(notices: Iterable[ConfirmationNotice]) -> bytes:
         if story:
             story.append(PageBreak())
         story += _story(notice, s)
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=16 * mm,
-        bottomMargin=16 * mm,
-        title=TITLE,
-        lang="ja-JP",
-        invariant=True,
-    )
-    document.build(story)
-    return buffer.getvalue()
+    return a4_pdf(story, title=TITLE, top=16 * mm, bottom=16 * mm)

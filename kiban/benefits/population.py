@@ -1,7 +1,8 @@
 """What a program's eligibility run reads from the municipality's own records: the residents on its base date
 (基準日) from the registry snapshot, each with the 課税区分 of the program's 年度 (and of the year before, for
-programs that compare) from the stored 個人住民税 assessment, and the parameters in force on the base date. Household
-programs only: a person program (the 定額減税 調整給付) is refused until its entitlements can be stored.
+programs that compare) from the stored 個人住民税 assessment, and the parameters in force on the base date. A person
+program (the 定額減税 調整給付) reads instead each person's 定額減税 figures computed from the 年度's declarations
+(``kiban.tax.assessment.flat_tax_cut_figures`` over the assessment population on 1 January).
 
 A resident with no stored assessment of that 年度 (e.g. a 転入 after 1 January, assessed by the former municipality)
 has no 課税区分: the rules make the household ``needs_review``. Whether a person is supported by a taxed relative
@@ -26,13 +27,16 @@ from kiban.core.params.service import values_on
 from kiban.registry import snapshot
 from kiban.tax.access import PURPOSE as TAX_PURPOSE
 from kiban.tax.access import may_read as may_read_tax
+from kiban.tax.assessment import FLAT_TAX_CUT_YEAR, flat_tax_cut_figures
 from kiban.tax.models import Assessment
+from kiban.tax.service import population_of as tax_population_of
 
 
 @dataclass(frozen=True)
 class Population:
     residents: pl.DataFrame
-    """One row per resident on the base date: the ``kiban.benefits.rules.INPUTS`` columns."""
+    """One row per resident on the base date: the ``kiban.benefits.rules.INPUTS`` columns (for a person program,
+    one row per person assessed: ``PERSON_INPUTS``)."""
     parameters: dict[str, ParamValue]
 
 
@@ -49,9 +53,8 @@ def _tax_statuses(db_session: TenantSession, fiscal_year: int | None, column: st
 def population_of(db_session: TenantSession, *, actor: Principal, program: Program) -> Population:
     """The residents on ``program.base_date`` with their 課税区分, and the parameters on that date. Reads the
     registry snapshot (``REGISTRY_READ``, audited there) and the tax assessments (``TAX_READ``, audited)."""
-    if program.unit != Unit.HOUSEHOLD:
-        fix = "個人単位の給付の判定結果はまだ保存できません。世帯単位の給付事業を選んでください。"
-        raise InputError(FieldError("給付事業", program.name, fix))
+    if program.unit == Unit.PERSON:
+        return _tax_figures(db_session, actor=actor, program=program)
     residents = snapshot.residents(db_session, actor=actor, on=program.base_date)
     years = [y for y in (program.tax_fiscal_year, program.previous_tax_fiscal_year) if y is not None]
     if years:
@@ -73,3 +76,23 @@ def population_of(db_session: TenantSession, *, actor: Principal, program: Progr
         .with_columns(pl.lit(value=False).alias("supported_by_taxed_relative"))
     )
     return Population(frame, values_on(db_session, program.base_date))
+
+
+def _tax_figures(db_session: TenantSession, *, actor: Principal, program: Program) -> Population:
+    """The persons assessed for the program's 年度 with their 定額減税 figures (``PERSON_INPUTS``). Reads the
+    declarations (``TAX_READ``, audited) and the registry snapshot on 1 January (audited there)."""
+    fiscal_year = program.tax_fiscal_year
+    if fiscal_year != FLAT_TAX_CUT_YEAR:
+        fix = f"個人単位の給付は{FLAT_TAX_CUT_YEAR}年度の定額減税の調整給付だけが読めます。"
+        raise InputError(FieldError("給付事業", program.name, fix))
+    may_read_tax(db_session, actor)
+    assessed = tax_population_of(db_session, actor=actor, fiscal_year=fiscal_year)
+    figures = flat_tax_cut_figures(assessed.inputs, parameters=assessed.parameters)
+    record(
+        db_session,
+        actor=actor,
+        action="tax.flat_tax_cut_figures.read",
+        purpose=TAX_PURPOSE,
+        detail={"program": program.code, "fiscal_year": fiscal_year, "count": figures.height},
+    )
+    return Population(figures, values_on(db_session, program.base_date))

@@ -32,7 +32,7 @@ import polars as pl
 from sqlalchemy import func, select, text
 
 from kiban.benefits import claims
-from kiban.benefits.eligibility import entitlements
+from kiban.benefits.eligibility import computation, entitlements
 from kiban.benefits.models import (
     CONFIRMED,
     ELIGIBLE,
@@ -44,8 +44,8 @@ from kiban.benefits.models import (
     BenefitRun,
     Entitlement,
 )
-from kiban.benefits.programs import PROGRAMS, Program
-from kiban.benefits.rules import HOUSEHOLD_RESULTS, INPUTS, RULES
+from kiban.benefits.programs import PROGRAMS, Program, Unit
+from kiban.benefits.rules import HOUSEHOLD_RESULTS
 from kiban.core.audit.service import authorize, record, record_refusal
 from kiban.core.banks import BANK, BRANCH, unknown_codes
 from kiban.core.db import TenantSession
@@ -53,13 +53,14 @@ from kiban.core.errors import FieldError, InputError, NotFound
 from kiban.core.identity.permissions import Permission, Principal
 from kiban.core.jtext import zengin_kana
 from kiban.core.params.catalogue import ParamValue, default_catalogue, to_json
-from kiban.core.rules.engine import plan
 
 PURPOSE = "給付金の支給決定"
 """Purpose written on every audit entry of the benefits domain."""
 COMPARED = ("recipient_no", *HOUSEHOLD_RESULTS)
 """What a run compares between the stored entitlement and the new computation."""
 ACCOUNT_TYPES = {"1": "普通", "2": "当座", "4": "貯蓄", "9": "その他"}
+ACCOUNT_COLUMNS = ("bank_code", "branch_code", "account_type", "account_number", "holder_kana")
+"""An entitlement's columns holding its account, named as the fields of ``BankAccount``."""
 
 
 @dataclass(frozen=True)
@@ -160,11 +161,18 @@ def checked_account(account: BankAccount) -> BankAccount:
     return BankAccount(account.bank_code, account.branch_code, account.account_type, account.account_number, holder)
 
 
-def account_of(entitlement: Entitlement) -> BankAccount | None:
-    e = entitlement
-    if e.bank_code is None or e.branch_code is None or e.account_type is None or e.account_number is None:
+def account_from(row: Mapping[str, Any]) -> BankAccount | None:
+    """The account in an entitlement's ``ACCOUNT_COLUMNS`` (as ``set_account`` stores it); ``None`` while any part
+    but the holder's name is missing."""
+    if any(row[c] is None for c in ACCOUNT_COLUMNS[:4]):
         return None
-    return BankAccount(e.bank_code, e.branch_code, e.account_type, e.account_number, e.holder_kana or "")
+    return BankAccount(
+        row["bank_code"], row["branch_code"], row["account_type"], row["account_number"], row["holder_kana"] or ""
+    )
+
+
+def account_of(entitlement: Entitlement) -> BankAccount | None:
+    return account_from({c: getattr(entitlement, c) for c in ACCOUNT_COLUMNS})
 
 
 def set_account(entitlement: Entitlement, account: BankAccount | None) -> None:
@@ -178,11 +186,31 @@ def set_account(entitlement: Entitlement, account: BankAccount | None) -> None:
 
 def _parameters_json(program: Program, parameters: Mapping[str, ParamValue]) -> str:
     catalogue = default_catalogue()
-    used = plan(RULES[program.code], HOUSEHOLD_RESULTS, on=program.base_date, parameters=parameters, inputs=INPUTS)
+    used = computation(program, parameters)
     return json.dumps(
         {name: to_json(catalogue[name].type, value) for name, value in used.parameters.items()},
         ensure_ascii=False,
         sort_keys=True,
+    )
+
+
+def _units(computed: pl.DataFrame, program: Program) -> pl.DataFrame:
+    """The entitlements as stored, one row per 受給単位: ``household_no`` (the unit: the 世帯番号, or for a person
+    program the 宛名番号 of the person paid), ``recipient_no`` and ``HOUSEHOLD_RESULTS``. A person is a unit of one
+    member with no こども加算 or 上乗せ: its whole amount is the base amount."""
+    if program.unit == Unit.HOUSEHOLD:
+        return computed
+    return computed.select(
+        pl.col("person_no").alias("household_no"),
+        pl.col("person_no").alias("recipient_no"),
+        pl.lit(1, dtype=pl.Int64).alias("members"),
+        pl.lit(0, dtype=pl.Int64).alias("children"),
+        "eligible",
+        "needs_review",
+        pl.col("amount").alias("base_amount"),
+        pl.lit(0, dtype=pl.Int64).alias("child_addition"),
+        pl.lit(0, dtype=pl.Int64).alias("top_up"),
+        "amount",
     )
 
 
@@ -229,7 +257,7 @@ def run_eligibility(
     )
     program = program_of(program_code)
     started = datetime.now(UTC)
-    computed = entitlements(residents, program, parameters)
+    computed = _units(entitlements(residents, program, parameters), program)
     parameters_json = _parameters_json(program, parameters)
     lock_program(db_session, lg_code, program.code)
     query = select(Entitlement).where(Entitlement.program == program.code).with_for_update()
@@ -322,6 +350,10 @@ def run_eligibility(
         },
     )
     db_session.flush()
+    # every run registers its persons with the national duplicate check (that module imports this one)
+    from kiban.benefits.national_check import register_claims
+
+    register_claims(db_session, actor=actor, program_code=program.code, persons=residents)
     return result
 
 
@@ -382,6 +414,25 @@ def _hold_for_shared_account(entitlement: Entitlement, others: list[Entitlement]
     return held
 
 
+def not_entitled(program: Program, household_no: str) -> NotFound:
+    """The error for a household that has no entitlement of the program."""
+    return NotFound(f"世帯番号 {household_no} は{program.name}の対象として登録されていません。")
+
+
+def _locked_entitlement(db_session: TenantSession, program: Program, household_no: str) -> Entitlement:
+    """The household's entitlement read afresh and locked to the end of the transaction; ``NotFound`` if none."""
+    query = (
+        select(Entitlement)
+        .where(Entitlement.program == program.code, Entitlement.household_no == household_no)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    entitlement = db_session.scalar(query)
+    if entitlement is None:
+        raise not_entitled(program, household_no)
+    return entitlement
+
+
 def confirm(
     db_session: TenantSession, *, actor: Principal, program_code: str, household_no: str, account: BankAccount
 ) -> Entitlement:
@@ -402,15 +453,7 @@ def confirm(
         f"benefits:{lg_code}:{program.code}:account:{given.bank_code}{given.branch_code}{given.account_type}"
         f"{given.account_number}",
     )
-    query = (
-        select(Entitlement)
-        .where(Entitlement.program == program.code, Entitlement.household_no == household_no)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    entitlement = db_session.scalar(query)
-    if entitlement is None:
-        raise NotFound(f"世帯番号 {household_no} は{program.name}の対象として登録されていません。")
+    entitlement = _locked_entitlement(db_session, program, household_no)
     status = entitlement.status
     where = f"世帯番号 {household_no} の状態"
     under_review = status == NEEDS_REVIEW and entitlement.review_reason is not None
@@ -470,15 +513,7 @@ def clear_account_review(
         db_session, actor=actor, permission=Permission.WELFARE_WRITE, action="benefits.clear_review", purpose=PURPOSE
     )
     program = program_of(program_code)
-    query = (
-        select(Entitlement)
-        .where(Entitlement.program == program.code, Entitlement.household_no == household_no)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    entitlement = db_session.scalar(query)
-    if entitlement is None:
-        raise NotFound(f"世帯番号 {household_no} は{program.name}の対象として登録されていません。")
+    entitlement = _locked_entitlement(db_session, program, household_no)
     reason = entitlement.review_reason
     if entitlement.status != NEEDS_REVIEW or reason is None:
         fix = "口座の確認待ちではありません（解除するものがありません）。"
@@ -518,7 +553,7 @@ def entitlement_of(db_session: TenantSession, *, actor: Principal, program_code:
         detail={"program": program.code, "found": found is not None},
     )
     if found is None:
-        raise NotFound(f"世帯番号 {household_no} は{program.name}の対象として登録されていません。")
+        raise not_entitled(program, household_no)
     return found
 
 
@@ -558,13 +593,12 @@ class StageCount:
 
 
 @dataclass(frozen=True)
-class ProgramSummary:
-    """Where a program stands: households and amounts per stage, and its runs (latest first)."""
+class StageCounts:
+    """A program's households and amounts per stage (every stage of its dashboard, zero when none), the benefits
+    dashboard's (``STAGES``) or the payment progress's (``kiban.payments.progress.STAGES``)."""
 
     program: Program
     stages: dict[str, StageCount]
-    """Every stage of ``STAGES``, zero when none."""
-    runs: list[BenefitRun]
 
     @property
     def entitled(self) -> StageCount:
@@ -574,9 +608,16 @@ class ProgramSummary:
 
     @property
     def paid_share(self) -> float:
-        """Paid households out of the entitled ones (0 when none)."""
-        entitled = self.entitled.households
-        return self.stages[PAID].households / entitled if entitled else 0.0
+        """The paid amount out of the entitled amount (0 when nothing is entitled)."""
+        total = self.entitled.amount
+        return self.stages[PAID].amount / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class ProgramSummary(StageCounts):
+    """Where a program stands: households and amounts per stage, and its runs (latest first)."""
+
+    runs: list[BenefitRun]
 
 
 @dataclass(frozen=True)

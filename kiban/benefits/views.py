@@ -1,7 +1,9 @@
 """Benefit staff pages (給付金): the programs' dashboard (households and amounts per stage, runs, running the
-eligibility with its difference for review), the entitlement search, and a household's entitlement with the form
-that records a paper reply (紙の確認書) and its account (bank and branch named from the 全銀協 list), and, for a
-household held because its account is also another household's, the reason and the form that clears it."""
+eligibility with its difference for review; a link to the progress of payment in every stage, ``/payments/progress``),
+the entitlement search, and a household's entitlement (「他の市区町村でも対象」 and who pays when another
+municipality claims a member too, ``national_check.flags_of``) with the form that records a paper reply (紙の確認書)
+and its account (bank and branch named from the 全銀協 list), and, for a household held because its account is also
+another household's, the reason and the form that clears it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
-from kiban.benefits import population, service
+from kiban.benefits import claims, national_check, population, service
 from kiban.benefits.service import ACCOUNT_TYPES, STAGE_LABELS, STAGES, BankAccount
 from kiban.core import banks
 from kiban.core.errors import FieldError, InputError
@@ -110,11 +112,16 @@ def _entitlement_page(
     declared = service.program_of(program)
     with tenant_session(request, principal) as s:
         entitlement = service.entitlement_of(s, actor=principal, program_code=declared.code, household_no=household_no)
+        flags = national_check.flags_of(s, actor=principal, program_code=declared.code, household_no=household_no)
+    national = national_check.household_state(flags)
     labels = set(ACCOUNT_FIELDS.values())
     context = {
         "program": declared,
         "e": entitlement,
         "stage": service.stage_of(entitlement),
+        "flags": flags,
+        "national_state": national_check.STATE_LABELS[national],
+        "national_blocked": national == claims.BLOCKED,
         "labels": STAGE_LABELS,
         "account_types": ACCOUNT_TYPES,
         "fields": ACCOUNT_FIELDS,

@@ -13,12 +13,9 @@ import click
 from kiban.benefits import mailing, national_check
 from kiban.benefits.print_export import ENCODINGS, encoding_of
 from kiban.benefits.programs import PROGRAMS
-from kiban.cli.common import console, database_option, japanese_errors, open_database, operator
-from kiban.cli.tax import _active_tenant
-from kiban.core.identifiers import validate_lg_code
+from kiban.cli.common import console, database_option, japanese_errors, lg_code_option, municipality, operator
 from kiban.core.identity.permissions import Permission
 
-lg_code_option = click.option("--lg-code", required=True, help="団体コード（例：131016 千代田区）")
 program_option = click.option(
     "--program", required=True, type=click.Choice(sorted(PROGRAMS)), help="給付事業（kiban.benefits.programs）"
 )
@@ -45,11 +42,8 @@ def notices(
     lg_code: str, program: str, out_dir: Path, encoding: str, include_notified: bool, database_url: str | None
 ) -> None:
     """確認書（PDF、zip）と印刷業者向けデータ（CSV）・マニフェストを作り、対象世帯を送付済みにする"""
-    code = validate_lg_code(lg_code)
     chosen = encoding_of(encoding)
-    database = open_database(database_url)
-    try:
-        name = _active_tenant(database, code)
+    with municipality(lg_code, database_url) as (code, name, database):
         actor = operator(code, Permission.WELFARE_WRITE, Permission.REGISTRY_READ)
         with console.status(f"{name} {PROGRAMS[program].name}の確認書を作成しています…"), database.tenant(code) as s:
             result = mailing.export_notices(
@@ -60,8 +54,6 @@ def notices(
                 encoding=chosen,
                 include_notified=include_notified,
             )
-    finally:
-        database.dispose()
     console.print(f"確認書 {result.rows:,} 通を作成しました（{result.directory}）。")
     for file_name, sha256 in result.files.items():
         console.print(f"  {file_name}  SHA-256 {sha256}")
@@ -86,15 +78,10 @@ def notices(
 @japanese_errors
 def national_check_command(lg_code: str, program: str, database_url: str | None) -> None:
     """対象者を全国の二重給付の確認に登録し、他団体で支給対象となった世帯を要確認にする"""
-    code = validate_lg_code(lg_code)
-    database = open_database(database_url)
-    try:
-        name = _active_tenant(database, code)
+    with municipality(lg_code, database_url) as (code, name, database):
         actor = operator(code, Permission.WELFARE_WRITE, Permission.REGISTRY_READ)
         with database.tenant(code) as s:
             result = national_check.register_claims(s, actor=actor, program_code=program)
-    finally:
-        database.dispose()
     console.print(f"{name} {PROGRAMS[program].name}：{result.claims:,} 人を登録しました。")
     console.print(
         f"他団体で支給対象のため要確認にした世帯 {len(result.blocked):,} 件、解除 {len(result.released):,} 件。"

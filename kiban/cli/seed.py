@@ -14,15 +14,12 @@ from pathlib import Path
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import DBAPIError
 
-from kiban.cli.common import console, database_option, japanese_errors, open_database, operator
+from kiban.cli.common import active_tenant, console, database_option, japanese_errors, open_database, operator
 from kiban.cli.tax import store_synthetic_declarations
 from kiban.core.db import Database
-from kiban.core.errors import KibanError
 from kiban.core.identifiers import validate_lg_code
 from kiban.core.identity.permissions import Permission
-from kiban.core.tenants import service as tenants
 from kiban.registry.load import Loaded, ensure_empty, load_population
 from kiban.registry.synth import Population, generate, write_parquet
 from kiban.tax.assessment import LAST_FISCAL_YEAR
@@ -33,23 +30,6 @@ STEPS = 7
 commit."""
 
 
-def _check_tenant(database: Database, lg_code: str) -> None:
-    """The tenant must be in the catalogue and active (a Japanese error otherwise, also when the database is not
-    set up yet)."""
-    try:
-        with database.tenant(None) as s:
-            tenant = tenants.get(db_session=s, lg_code=lg_code)
-            name, active = tenant.name, tenant.active
-    except DBAPIError as exc:
-        raise KibanError(
-            "データベースに接続できないか、まだ作成されていません。`kiban db upgrade` で作成してから実行してください。"
-        ) from exc
-    if not active:
-        raise KibanError(
-            f"{name}（{lg_code}）は利用開始されていません。`kiban tenants activate {lg_code}` で利用開始してください。"
-        )
-
-
 def load_synthetic(
     database: Database, lg_code: str, persons: int, *, seed: int, step: Callable[[str], None] | None = None
 ) -> tuple[Population, Loaded]:
@@ -58,7 +38,7 @@ def load_synthetic(
     it. Refused (nothing written) when the register is not empty. ``step`` is told what was just done, ``STEPS``
     times."""
     done = step or (lambda description: None)
-    _check_tenant(database, lg_code)
+    active_tenant(database, lg_code)
     actor = operator(lg_code, Permission.REGISTRY_WRITE)
     with database.tenant(lg_code) as s:
         ensure_empty(s, actor=actor)

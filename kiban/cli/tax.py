@@ -11,15 +11,11 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.exc import DBAPIError
 
-from kiban.cli.common import console, database_option, japanese_errors, open_database, operator
+from kiban.cli.common import console, database_option, japanese_errors, lg_code_option, municipality, operator
 from kiban.core.db import Database
-from kiban.core.errors import KibanError
-from kiban.core.identifiers import validate_lg_code
 from kiban.core.identity.permissions import Permission
 from kiban.core.money import format_yen
-from kiban.core.tenants import service as tenants
 from kiban.registry.synth import Population, generate
 from kiban.tax import declarations
 from kiban.tax.assessment import LAST_FISCAL_YEAR
@@ -35,27 +31,9 @@ TOTAL_LABELS = {
     "annual_tax": "年税額 合計",
 }
 
-lg_code_option = click.option("--lg-code", required=True, help="団体コード（例：131016 千代田区）")
 fiscal_year_option = click.option(
     "--fiscal-year", type=int, default=LAST_FISCAL_YEAR, show_default=True, help="年度（西暦。例：2026 は令和8年度）"
 )
-
-
-def _active_tenant(database: Database, lg_code: str) -> str:
-    """The tenant's name; a Japanese error when it is unknown, not active, or the database is not set up."""
-    try:
-        with database.tenant(None) as s:
-            tenant = tenants.get(db_session=s, lg_code=lg_code)
-            name, active = tenant.name, tenant.active
-    except DBAPIError as exc:
-        raise KibanError(
-            "データベースに接続できないか、まだ作成されていません。`kiban db upgrade` で作成してから実行してください。"
-        ) from exc
-    if not active:
-        raise KibanError(
-            f"{name}（{lg_code}）は利用開始されていません。`kiban tenants activate {lg_code}` で利用開始してください。"
-        )
-    return name
 
 
 @click.group()
@@ -70,10 +48,7 @@ def tax() -> None:
 @japanese_errors
 def assess(lg_code: str, fiscal_year: int, database_url: str | None) -> None:
     """賦課期日（1月1日）の住民全員の税額を計算して保存する（何度実行しても同じ入力なら同じ結果）"""
-    code = validate_lg_code(lg_code)
-    database = open_database(database_url)
-    try:
-        name = _active_tenant(database, code)
+    with municipality(lg_code, database_url) as (code, name, database):
         actor = operator(code, Permission.TAX_WRITE, Permission.TAX_READ, Permission.REGISTRY_READ)
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
@@ -86,8 +61,6 @@ def assess(lg_code: str, fiscal_year: int, database_url: str | None) -> None:
                     fiscal_year=fiscal_year,
                     progress=lambda done: progress.update(task, description=done, advance=1),
                 )
-    finally:
-        database.dispose()
     _print_summary(name, summary)
 
 
@@ -127,14 +100,8 @@ def declarations_group() -> None:
 @japanese_errors
 def import_command(lg_code: str, file: Path, database_url: str | None) -> None:
     """標準レイアウトのCSV（UTF-8 または Shift_JIS）を取り込む。誤りが1つでもあれば何も取り込まない"""
-    code = validate_lg_code(lg_code)
-    database = open_database(database_url)
-    try:
-        _active_tenant(database, code)
-        with database.tenant(code) as s:
-            stored = declarations.import_file(s, actor=operator(code, Permission.TAX_WRITE), data=file.read_bytes())
-    finally:
-        database.dispose()
+    with municipality(lg_code, database_url) as (code, _, database), database.tenant(code) as s:
+        stored = declarations.import_file(s, actor=operator(code, Permission.TAX_WRITE), data=file.read_bytes())
     years = "・".join(f"{y}年度" for y in stored.fiscal_years)
     replaced = f"、うち訂正・取消 {stored.replaced:,} 件" if stored.replaced else ""
     console.print(f"{years}の申告等 {stored.declarations:,} 件（{stored.persons:,} 人{replaced}）を取り込みました。")
@@ -164,13 +131,8 @@ def store_synthetic_declarations(
 @japanese_errors
 def synth(lg_code: str, fiscal_year: int, persons: int, seed: int, database_url: str | None) -> None:
     """`kiban seed` で読み込んだ架空の住民の所得を、その年度の申告等として登録する"""
-    code = validate_lg_code(lg_code)
-    database = open_database(database_url)
-    try:
-        _active_tenant(database, code)
+    with municipality(lg_code, database_url) as (code, _, database):
         with console.status(f"住民 {persons:,} 人の所得を生成しています…"):
             population = generate(code, persons, seed=seed)
         stored = store_synthetic_declarations(database, code, population, fiscal_year)
-    finally:
-        database.dispose()
     console.print(f"{fiscal_year}年度の申告等 {stored.declarations:,} 件（{stored.persons:,} 人）を登録しました。")

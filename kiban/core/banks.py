@@ -19,6 +19,16 @@ BANK = "金融機関コード"
 BRANCH = "支店コード"
 
 
+SHOWN_DIGITS = 3
+"""Digits of an account number shown in clear on screens, notices and the API."""
+
+
+def masked_account_number(number: str) -> str:
+    """An account number as every screen, notice and API response shows it: the last ``SHOWN_DIGITS`` digits only
+    (「＊＊＊＊567」), enough for the resident or staff to recognise it, not to pay into it."""
+    return "＊＊＊＊" + number[-SHOWN_DIGITS:]
+
+
 @dataclass(frozen=True)
 class BankBranch:
     bank_name: str

@@ -1,4 +1,5 @@
-"""A Japanese font for PDFs rendered with reportlab (certificates, notices).
+"""A Japanese font for PDFs rendered with reportlab (certificates, notices), and the A4 document they are built into
+(``a4_pdf``).
 
 reportlab's built-in CID fonts are not embedded, so what a reader shows depends on the reader's own fonts; Kiban
 embeds a TrueType font instead (reportlab subsets it), so a printed 住民票の写し looks the same everywhere. The font is
@@ -9,13 +10,19 @@ reportlab cannot embed CFF-based OpenType fonts (such as Noto Sans CJK).
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, SimpleDocTemplate
 
 from kiban.core.errors import KibanError
 
@@ -66,3 +73,33 @@ def _register(path: str) -> str:
 def japanese_font() -> str:
     """The reportlab font name of the Japanese font (registered on first use); ``FontMissing`` if there is none."""
     return _register(str(font_path()))
+
+
+def a4_pdf(
+    story: Sequence[Flowable],
+    *,
+    title: str,
+    top: float,
+    bottom: float,
+    author: str | None = None,
+    on_page: Callable[[Canvas, Any], None] | None = None,
+) -> bytes:
+    """``story`` as A4 PDF bytes: 20 mm margins left and right, ``top``/``bottom`` as given, the document's title and
+    language (ja-JP) declared, ``on_page`` drawn on every page; deterministic for the same story (``invariant``: no
+    creation time or random ids)."""
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=20 * mm,
+        rightMargin=20 * mm,
+        topMargin=top,
+        bottomMargin=bottom,
+        title=title,
+        author=author,
+        lang="ja-JP",
+        invariant=True,
+    )
+    page = on_page or (lambda canvas, doc: None)
+    document.build(list(story), onFirstPage=page, onLaterPages=page)
+    return buffer.getvalue()

@@ -1,4 +1,5 @@
-"""Payments API (``/api/v1/payments``): the batches, one batch's lines beside their entitlements with the content
+"""Payments API (``/api/v1/payments``): each program's households and amounts per stage of payment (``progress``),
+the batches, one batch's lines beside their entitlements with the content
 hash a 承認者 approves, a batch's reconciliation and a household's payment history (account numbers masked but for
 the last 3 digits)."""
 
@@ -13,7 +14,7 @@ from pydantic import BaseModel
 from kiban.benefits.api import masked
 from kiban.core.http.auth import require, tenant_session
 from kiban.core.identity.permissions import Permission, Principal
-from kiban.payments import service
+from kiban.payments import progress, service
 from kiban.payments.service import ReviewedLine, Tally
 
 router = APIRouter(prefix="/api/v1/payments", tags=["payments"])
@@ -135,6 +136,52 @@ def batches(request: Request, principal: Reader) -> list[BatchOut]:
         )
         for b in found
     ]
+
+
+class StageOut(BaseModel):
+    label: str
+    households: int
+    amount: int
+
+
+class ProgressOut(BaseModel):
+    program: str
+    name: str
+    stages: dict[str, StageOut]
+    """Every stage of ``kiban.payments.progress.STAGES``, in lifecycle order."""
+    entitled_households: int
+    entitled_amount: int
+    paid_share: float
+    """The paid amount out of the entitled amount (0 to 1)."""
+
+
+def _progress(found: list[progress.ProgramProgress]) -> list[ProgressOut]:
+    return [
+        ProgressOut(
+            program=p.program.code,
+            name=p.program.name,
+            stages={
+                key: StageOut(label=progress.STAGE_LABELS[key], households=c.households, amount=c.amount)
+                for key, c in p.stages.items()
+            },
+            entitled_households=p.entitled.households,
+            entitled_amount=p.entitled.amount,
+            paid_share=p.paid_share,
+        )
+        for p in found
+    ]
+
+
+@router.get("/progress")
+def programs_progress(request: Request, principal: Reader) -> list[ProgressOut]:
+    with tenant_session(request, principal) as s:
+        return _progress(progress.program_progress(s, actor=principal))
+
+
+@router.get("/progress/{program}")
+def program_progress(request: Request, principal: Reader, program: str) -> ProgressOut:
+    with tenant_session(request, principal) as s:
+        return _progress(progress.program_progress(s, actor=principal, program_code=program))[0]
 
 
 @router.get("/households/{program}/{household_no}")

@@ -39,7 +39,14 @@ from kiban.benefits.models import CONFIRMED, Entitlement
 from kiban.benefits.models import FAILED as ENTITLEMENT_FAILED
 from kiban.benefits.models import PAID as ENTITLEMENT_PAID
 from kiban.benefits.national_check import exclude_blocked
-from kiban.benefits.service import BankAccount, checked_account, lock_program, program_of, set_account
+from kiban.benefits.service import (
+    BankAccount,
+    checked_account,
+    lock_program,
+    not_entitled,
+    program_of,
+    set_account,
+)
 from kiban.core.audit.service import authorize, record, record_refusal
 from kiban.core.dates import is_bank_business_day
 from kiban.core.db import TenantSession
@@ -145,17 +152,14 @@ def content_hash(batch: PaymentBatch, lines: Sequence[PaymentLine]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def audit_hash(value: str | None) -> str:
-    """A SHA-256 as the audit log writes it: hex in groups of 8 joined by ":" (a run of 12 digits in plain hex can
-    look like a My Number to the audit log's guard); anything that is not a SHA-256 (e.g. a mistyped hash) is not
-    written at all."""
-    if value is None or not re.fullmatch(r"[0-9a-f]{64}", value):
-        return "（SHA-256 ではない値）"
-    return ":".join(value[i : i + 8] for i in range(0, 64, 8))
-
-
 def _may(db_session: TenantSession, actor: Principal, permission: Permission, action: str) -> str:
     return authorize(db_session, actor=actor, permission=permission, action=action, purpose=PURPOSE)
+
+
+def _may_read_batch(db_session: TenantSession, actor: Principal, action: str) -> str:
+    """A batch's lines are read by the 承認者 (``PAYMENT_APPROVE``) or the 起票者 (``PAYMENT_MAKE``)."""
+    permission = Permission.PAYMENT_APPROVE if actor.can(Permission.PAYMENT_APPROVE) else Permission.PAYMENT_MAKE
+    return _may(db_session, actor, permission, action)
 
 
 def _refuse(
@@ -326,7 +330,7 @@ def create_batch(
             "lines": len(lines),
             "total": batch.total,
             "transfer_date": transfer_date.isoformat(),
-            "content_hash": audit_hash(batch.content_hash),
+            "content_hash": batch.content_hash,
         },
     )
     db_session.flush()
@@ -336,8 +340,7 @@ def create_batch(
 def batch_lines(db_session: TenantSession, *, actor: Principal, batch_no: int) -> BatchView:
     """Every line of the batch and the hash a 承認者 approves. Needs ``PAYMENT_APPROVE`` or ``PAYMENT_MAKE``;
     audited."""
-    permission = Permission.PAYMENT_APPROVE if actor.can(Permission.PAYMENT_APPROVE) else Permission.PAYMENT_MAKE
-    _may(db_session, actor, permission, "payments.batch.read")
+    _may_read_batch(db_session, actor, "payments.batch.read")
     batch = _batch(db_session, batch_no, lock=False)
     view = _view(batch, _lines(db_session, batch_no), _file(db_session, batch_no))
     record(
@@ -346,7 +349,7 @@ def batch_lines(db_session: TenantSession, *, actor: Principal, batch_no: int) -
         action="payments.batch.read",
         purpose=PURPOSE,
         subject=f"batch:{batch_no}",
-        detail={"lines": view.count, "total": view.total, "content_hash": audit_hash(view.content_hash)},
+        detail={"lines": view.count, "total": view.total, "content_hash": view.content_hash},
     )
     return view
 
@@ -393,8 +396,9 @@ def approve(db_session: TenantSession, *, actor: Principal, batch_no: int, seen_
                 seen_hash,
                 "明細が確認後に変更されています。明細を表示し直し、最新の内容を確認してから承認してください。",
             ),
-            seen_hash=audit_hash(seen_hash),
-            current_hash=audit_hash(current),
+            # the form posts it: whatever is not a SHA-256 (e.g. a number typed in by hand) is not written
+            seen_hash=seen_hash if re.fullmatch(r"[0-9a-f]{64}", seen_hash) else "（SHA-256 ではない値）",
+            current_hash=current,
         )
     total = sum(x.amount for x in lines)
     if (len(lines), total) != (batch.line_count, batch.total):  # the hash matched, so this would be a bug
@@ -407,7 +411,7 @@ def approve(db_session: TenantSession, *, actor: Principal, batch_no: int, seen_
         action=action,
         purpose=PURPOSE,
         subject=f"batch:{batch_no}",
-        detail={"lines": len(lines), "total": total, "content_hash": audit_hash(current), "maker": batch.maker},
+        detail={"lines": len(lines), "total": total, "content_hash": current, "maker": batch.maker},
     )
     db_session.flush()
     return _view(batch, lines, None)
@@ -453,8 +457,8 @@ def edit_line(
             "line_no": line_no,
             "household_no": line.household_no,
             "approval_voided": voided,
-            "old_hash": audit_hash(old_hash),
-            "new_hash": audit_hash(batch.content_hash),
+            "old_hash": old_hash,
+            "new_hash": batch.content_hash,
         },
     )
     db_session.flush()
@@ -495,8 +499,8 @@ def issue_file(db_session: TenantSession, *, actor: Principal, batch_no: int, se
             action,
             batch_no,
             "承認後に明細が変更されています。支払承認者に明細の確認と再承認を依頼してください。",
-            approved_hash=audit_hash(batch.approved_hash),
-            current_hash=audit_hash(current),
+            approved_hash=batch.approved_hash,
+            current_hash=current,
         )
     if any(x.status != PENDING for x in lines):  # only a file marks lines sent, and there is none
         raise RuntimeError(f"batch {batch_no} has lines already sent without a file")
@@ -578,10 +582,10 @@ def issue_file(db_session: TenantSession, *, actor: Principal, batch_no: int, se
         purpose=PURPOSE,
         subject=f"batch:{batch_no}",
         detail={
-            "sha256": audit_hash(made.sha256),
+            "sha256": made.sha256,
             "lines": made.count,
             "total": made.total,
-            "content_hash": audit_hash(current),
+            "content_hash": current,
         },
     )
     db_session.flush()
@@ -600,7 +604,7 @@ def download_file(db_session: TenantSession, *, actor: Principal, batch_no: int)
         action="payments.file.download",
         purpose=PURPOSE,
         subject=f"batch:{batch_no}",
-        detail={"sha256": audit_hash(issued.sha256)},
+        detail={"sha256": issued.sha256},
     )
     return IssuedFile(batch_no, issued.sha256, issued.line_count, issued.total, issued.content)
 
@@ -675,7 +679,7 @@ def import_result(db_session: TenantSession, *, actor: Principal, batch_no: int,
     except InputError as exc:
         errors = list(exc.errors)
     if errors:
-        detail = {"problems": [e.field for e in errors], "sha256": audit_hash(hashlib.sha256(content).hexdigest())}
+        detail = {"problems": [e.field for e in errors], "sha256": hashlib.sha256(content).hexdigest()}
         record_refusal(
             db_session, actor=actor, action=action, purpose=PURPOSE, subject=f"batch:{batch_no}", detail=detail
         )
@@ -722,7 +726,7 @@ def import_result(db_session: TenantSession, *, actor: Principal, batch_no: int,
             "failed": summary.failed,
             "failed_total": summary.failed_total,
             "failed_lines": [[x.line_no, x.code] for x in failures],
-            "sha256": audit_hash(hashlib.sha256(content).hexdigest()),
+            "sha256": hashlib.sha256(content).hexdigest(),
         },
     )
     return summary
@@ -868,8 +872,7 @@ def batch_review(db_session: TenantSession, *, actor: Principal, batch_no: int) 
 def reconciliation(db_session: TenantSession, *, actor: Principal, batch_no: int) -> Reconciliation:
     """The batch's approved total, its file's trailer (parsed from the stored bytes), and its lines by status, with
     the 振込不能 lines and their entitlements now. Needs ``PAYMENT_APPROVE`` or ``PAYMENT_MAKE``; audited."""
-    permission = Permission.PAYMENT_APPROVE if actor.can(Permission.PAYMENT_APPROVE) else Permission.PAYMENT_MAKE
-    _may(db_session, actor, permission, "payments.reconciliation.read")
+    _may_read_batch(db_session, actor, "payments.reconciliation.read")
     batch = _batch(db_session, batch_no, lock=False)
     grouped = (
         select(PaymentLine.status, func.count(), func.coalesce(func.sum(PaymentLine.amount), 0))
@@ -917,7 +920,7 @@ def lines_of_household(
     lg_code = _may(db_session, actor, Permission.WELFARE_READ, "payments.household.read")
     program = program_of(program_code)
     if db_session.get(Entitlement, (lg_code, program.code, household_no)) is None:
-        raise NotFound(f"世帯番号 {household_no} は{program.name}の対象として登録されていません。")
+        raise not_entitled(program, household_no)
     query = (
         select(PaymentLine, PaymentBatch.transfer_date, PaymentFile.batch_no)
         .join(

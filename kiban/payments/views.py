@@ -1,4 +1,5 @@
-"""Payment staff pages (給付金の支払): the batches and making one from a program's confirmed households (起票者),
+"""Payment staff pages (給付金の支払): the programs' progress (households and amounts per stage of the lifecycle,
+each count linking to its households), the batches and making one from a program's confirmed households (起票者),
 the approval page that shows every line with its entitlement, the totals and the content hash the 承認者 approves,
 issuing and downloading the 全銀 file, importing the bank's 振込結果, the reconciliation of a batch, and a
 household's payment history. Lines name their bank and branch beside the codes (the 全銀協 list, looked up once per
@@ -22,12 +23,12 @@ from kiban.benefits.programs import PROGRAMS
 from kiban.benefits.service import ACCOUNT_TYPES
 from kiban.core import banks
 from kiban.core.dates import next_bank_business_day, parse_date
-from kiban.core.errors import InputError, PermissionDenied
+from kiban.core.errors import FieldError, InputError, PermissionDenied
 from kiban.core.http.auth import require, tenant_session
 from kiban.core.http.runtime import NavItem
 from kiban.core.http.templates import render
 from kiban.core.identity.permissions import Permission, Principal
-from kiban.payments import service, zengin
+from kiban.payments import progress, service, zengin
 from kiban.payments.service import BATCH_STAGES, Line
 
 router = APIRouter(prefix="/payments", include_in_schema=False)
@@ -90,6 +91,44 @@ def create(
     except InputError as exc:
         return _list_page(request, principal, errors=exc.errors, form=form)
     return RedirectResponse(f"/payments/{made.batch_no}", status_code=303)
+
+
+@router.get("/progress")
+def progress_page(request: Request, principal: Reader) -> Response:
+    with tenant_session(request, principal) as s:
+        found = progress.program_progress(s, actor=principal)
+    return _render_progress(request, principal, found, None)
+
+
+@router.get("/progress/{program}")
+def program_progress_page(request: Request, principal: Reader, program: str) -> Response:
+    with tenant_session(request, principal) as s:
+        found = progress.program_progress(s, actor=principal, program_code=program)
+    return _render_progress(request, principal, found, found[0].program)
+
+
+def _render_progress(
+    request: Request, principal: Principal, found: list[progress.ProgramProgress], program: object
+) -> Response:
+    context = {
+        "programs": found,
+        "program": program,
+        "stages": progress.STAGES,
+        "labels": progress.STAGE_LABELS,
+        "searchable": progress.SEARCHABLE,
+    }
+    return render(request, "payments/progress.html", context, principal=principal)
+
+
+@router.get("/progress/{program}/{stage}")
+def stage_page(request: Request, principal: Reader, program: str, stage: str, page: str = "1") -> Response:
+    number = page.strip() or "1"
+    if not (number.isascii() and number.isdigit()):
+        raise InputError(FieldError("ページ", page, "1以上の半角数字で指定してください。"))
+    with tenant_session(request, principal) as s:
+        found = progress.stage_households(s, actor=principal, program_code=program, stage=stage, page=int(number))
+    context = {"found": found, "labels": progress.STAGE_LABELS}
+    return render(request, "payments/progress_stage.html", context, principal=principal)
 
 
 def _batch_page(

@@ -44,11 +44,11 @@ class Resident:
 
     @property
     def principal(self) -> Principal:
-        """The resident as an actor: a pseudonym (never the subject itself), written in groups of 8 hex digits so no
-        run of digits in it can pass for a My Number."""
+        """The resident as an actor: a pseudonym (16 hex digits of a SHA-256 of issuer and subject), never the
+        subject itself."""
         digest = hashlib.sha256(f"{self.issuer}\n{self.subject}".encode()).hexdigest()
         return Principal(
-            user_id=f"resident:{digest[:8]}:{digest[8:16]}",
+            user_id=f"resident:{digest[:16]}",
             display_name="住民",
             home_lg_code=self.lg_code,
             lg_code=self.lg_code,

@@ -7,7 +7,6 @@ household continues on the next page; a person's block and the certification are
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
@@ -20,7 +19,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from kiban.core.dates import to_wareki
-from kiban.core.pdf import japanese_font
+from kiban.core.pdf import a4_pdf, japanese_font
 
 if TYPE_CHECKING:
     from kiban.registry.certificate import CopyPerson, ResidentCopy
@@ -120,19 +119,6 @@ def _page_number(canvas: Canvas, doc: SimpleDocTemplate) -> None:
 def render_pdf(copy: ResidentCopy) -> bytes:
     """The copy as PDF bytes (deterministic for the same content: no creation timestamp or random ids)."""
     s = _Styles(japanese_font())
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=20 * mm,
-        rightMargin=20 * mm,
-        topMargin=18 * mm,
-        bottomMargin=20 * mm,
-        title=TITLE,
-        author=copy.issuer,
-        lang="ja-JP",
-        invariant=True,
-    )
     story: list[Flowable] = [Paragraph(TITLE, s.title), Spacer(0, 6 * mm), _household(copy, s), Spacer(0, 4 * mm)]
     for person in copy.persons:
         story += [KeepTogether([_person(person, s)]), Spacer(0, 3 * mm)]
@@ -151,5 +137,4 @@ def render_pdf(copy: ResidentCopy) -> bytes:
             ]
         )
     )
-    doc.build(story, onFirstPage=_page_number, onLaterPages=_page_number)
-    return buffer.getvalue()
+    return a4_pdf(story, title=TITLE, top=18 * mm, bottom=20 * mm, author=copy.issuer, on_page=_page_number)

@@ -9,7 +9,6 @@ first 納期.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -17,14 +16,13 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
 from kiban.core.dates import fiscal_year_label, to_wareki
 from kiban.core.money import format_yen
-from kiban.core.pdf import japanese_font
+from kiban.core.pdf import a4_pdf, japanese_font
 
 DUE_MONTHS = (6, 8, 10, 1)
 """地方税法第320条: 6月, 8月, 10月 and 翌年1月 (the last day of each, by the municipality's 条例)."""
@@ -81,7 +79,7 @@ def notice_pdf(notice: TaxNotice) -> bytes:
     year = fiscal_year_label(notice.fiscal_year)
     annual = notice.result.get("annual_tax", 0)
     total = annual if isinstance(annual, int) else 0
-    story: list[object] = [
+    story: list[Flowable] = [
         Paragraph(escape(f"{year} 市町村民税・道府県民税 納税通知書（税額決定通知書）"), title),
         Spacer(1, 6 * mm),
         Paragraph(escape(f"〒{notice.postal_code[:3]}-{notice.postal_code[3:]}"), text),
@@ -139,8 +137,4 @@ def notice_pdf(notice: TaxNotice) -> bytes:
         Spacer(1, 6 * mm),
         Paragraph(escape(f"{to_wareki(notice.issued_on)}　{notice.municipality}"), text),
     ]
-    buffer = io.BytesIO()
-    document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=20 * mm, rightMargin=20 * mm, topMargin=18 * mm)
-    document.title = f"{year} 納税通知書"
-    document.build(story)  # type: ignore[arg-type]
-    return buffer.getvalue()
+    return a4_pdf(story, title=f"{year} 納税通知書", top=18 * mm, bottom=25.4 * mm)

@@ -336,9 +336,10 @@ def test_the_national_check_command(sqlite_db: TestDatabase) -> None:
             tenants.activate(db_session=s, lg_code=code)
     _resident(db, A, "1001", "9001", LONG_AGO, my_number=MY_NUMBER)
     _resident(db, B, "5001", "8001", ARRIVED, my_number=MY_NUMBER)
-    _entitle(db, B)
     with db.app.tenant(A) as s:
-        _run(s, A)
+        _run(s, A)  # registers A's claim while nobody else claims the person
+    _entitle(db, B)
+    assert _entitlement(db, A, "9001").review_reason is None
     args = ["benefits", "national-check", "--lg-code", A, "--program", PROGRAM, "--database-url", db.app_url]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output

@@ -4,7 +4,6 @@ confirmations that are safe under concurrency; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-import threading
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from kiban.core.db import Database
 from kiban.core.errors import InputError, NotFound, PermissionDenied
 from kiban.payments.service import create_batch
 
+from at_once import at_once
 from benefit_town import (
     MAKER,
     PARAMETERS,
@@ -170,22 +170,12 @@ def test_concurrent_identical_confirmations_make_one_change(pg_db: TestDatabase)
     with pg_db.app.tenant(A) as s:
         run(s, town(1))
     database = Database(pg_db.app_url, pool_size=20, max_overflow=0)
-    barrier = threading.Barrier(100)
-    failures: list[BaseException] = []
 
     def one() -> None:
-        try:
-            barrier.wait()
-            with database.tenant(A) as s:
-                confirm(s, actor=WELFARE, program_code=PROGRAM, household_no=household_no(0), account=account(3))
-        except BaseException as exc:
-            failures.append(exc)
+        with database.tenant(A) as s:
+            confirm(s, actor=WELFARE, program_code=PROGRAM, household_no=household_no(0), account=account(3))
 
-    threads = [threading.Thread(target=one) for _ in range(100)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    failures = at_once([one] * 100)
     database.dispose()
     assert failures == []
     with pg_db.app.tenant(A) as s:

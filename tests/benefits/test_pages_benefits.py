@@ -16,8 +16,9 @@ from sqlalchemy import event, select, text
 from kiban.benefits.service import search_entitlements
 from kiban.core.audit.models import AuditEntry
 from kiban.core.identity.permissions import Role
+from kiban.tax import declarations
 
-from benefit_town import PROGRAM, WELFARE, add_user, registered_town
+from benefit_town import PROGRAM, TAX, WELFARE, add_user, registered_town
 from conftest import TestDatabase
 from residents import move_in, staff
 from web_site import Site
@@ -152,7 +153,7 @@ def test_search_and_record_a_paper_reply(site: Site) -> None:
     assert "支給決定（口座確認済み）" in confirmed
 
     api = client.get(f"/api/v1/benefits/{PROGRAM}/entitlements/9001").json()
-    assert (api["stage"], api["account_number"], api["holder_kana"]) == ("confirmed", "****567", "ﾔﾏﾀﾞ ﾀﾛｳ")
+    assert (api["stage"], api["account_number"], api["holder_kana"]) == ("confirmed", "＊＊＊＊567", "ﾔﾏﾀﾞ ﾀﾛｳ")
     page = client.get(f"/api/v1/benefits/{PROGRAM}/entitlements", params={"status": "confirmed"}).json()
     assert (page["total"], [e["household_no"] for e in page["entitlements"]]) == (1, ["9001"])
 
@@ -234,15 +235,24 @@ def test_benefit_pages_need_the_benefit_permissions(site: Site) -> None:
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
-def test_a_person_program_is_not_run_from_the_page(site: Site) -> None:
+def test_a_person_program_is_run_from_the_page_and_shows_persons(site: Site) -> None:
+    """The 調整給付 is stored per person: its entitlement page is the person's (宛名番号), not a household's."""
+    with site.db.app.tenant("131016") as s:
+        registered_town(s, 2)
+        declarations.import_file(
+            s,
+            actor=TAX,
+            data="宛名番号,年度,種別,給与収入,社会保険料\n1000,2024,給与支払報告書,2000000,300000\n".encode(),
+        )
     add_user(site, "welfare", Role.WELFARE)
     client = site.login("welfare")
-    page = client.get("/benefits/fixed_tax_cut_adjustment_2024").text
-    assert "判定を実行する" not in page
-    refused = client.post("/benefits/fixed_tax_cut_adjustment_2024/runs")
-    assert refused.status_code == 422
-    assert "個人単位の給付の判定結果はまだ保存できません" in refused.text
-    assert client.get("/api/v1/benefits/fixed_tax_cut_adjustment_2024").json()["runs"] == []
+    assert "判定を実行する" in client.get("/benefits/fixed_tax_cut_adjustment_2024").text
+    ran = client.post("/benefits/fixed_tax_cut_adjustment_2024/runs")
+    assert ran.status_code == 200
+    page = client.get("/benefits/fixed_tax_cut_adjustment_2024/entitlements/1000")
+    assert page.status_code == 200
+    assert "宛名番号 1000 の給付" in page.text
+    assert client.get("/api/v1/benefits/fixed_tax_cut_adjustment_2024").json()["runs"][0]["added"] == 1
 
 
 def test_the_search_by_recipient_reads_its_index_under_row_level_security(pg_db: TestDatabase) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,6 +17,7 @@ from kiban.core.audit.models import AuditHead
 from kiban.core.db import Database
 from kiban.core.identity.permissions import Principal, Role, permissions_of
 
+from at_once import at_once
 from conftest import TestDatabase
 
 A = "131016"
@@ -232,22 +232,12 @@ def test_a_batch_job_is_recorded_as_system(db: TestDatabase) -> None:
 
 
 def test_concurrent_appends_never_fork_the_chain(db: TestDatabase) -> None:
-    errors: list[BaseException] = []
-
     def worker() -> None:
-        try:
-            for _ in range(25):
-                with db.app.tenant(A) as s:
-                    service.record(s, actor=CLERK, action="registry.person.read", purpose="住民記録事務")
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
+        for _ in range(25):
+            with db.app.tenant(A) as s:
+                service.record(s, actor=CLERK, action="registry.person.read", purpose="住民記録事務")
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert at_once([worker] * 4) == []
     result = _verify(db)
     assert (result.ok, result.entries) == (True, 100)
 

@@ -3,7 +3,7 @@ by the bank's result; and what the database itself refuses. On SQLite and Postgr
 
 from __future__ import annotations
 
-import threading
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
-from kiban.core.audit.service import entries
+from kiban.core.audit.service import entries, record
 from kiban.core.db import Database
 from kiban.core.errors import InputError, NotFound, PermissionDenied
 from kiban.core.identifiers import find_my_number_candidates
@@ -20,8 +20,8 @@ from kiban.core.identity.permissions import Role, permissions_of
 from kiban.payments import zengin
 from kiban.payments.models import PaymentFile, PaymentLine
 from kiban.payments.service import (
+    PURPOSE,
     approve,
-    audit_hash,
     batch_lines,
     create_batch,
     customer_code,
@@ -32,6 +32,7 @@ from kiban.payments.service import (
 )
 from kiban.payments.zengin import Sender, Transfer, ZenginFile, parse
 
+from at_once import at_once
 from benefit_town import (
     CHECKER,
     CHECKER2,
@@ -40,9 +41,12 @@ from benefit_town import (
     SENDER,
     TRANSFER_DAY,
     account,
+    approved_batch,
     confirm_all_directly,
     entitlements,
     household_no,
+    issued_batch,
+    made_batch,
     run,
     town,
 )
@@ -54,26 +58,6 @@ def _town(db: TestDatabase, households: int = 4, confirmed: int = 3) -> None:
     with db.app.tenant(A) as s:
         run(s, town(households, children={1: 2}))
         confirm_all_directly(s, range(confirmed))
-
-
-def _made(db: TestDatabase) -> int:
-    with db.app.tenant(A) as s:
-        return create_batch(s, actor=MAKER, program_code=PROGRAM, transfer_date=TRANSFER_DAY).batch_no
-
-
-def _approved(db: TestDatabase) -> int:
-    batch_no = _made(db)
-    with db.app.tenant(A) as s:
-        seen = batch_lines(s, actor=CHECKER, batch_no=batch_no)
-        approve(s, actor=CHECKER, batch_no=batch_no, seen_hash=seen.content_hash)
-    return batch_no
-
-
-def _issued(db: TestDatabase) -> int:
-    batch_no = _approved(db)
-    with db.app.tenant(A) as s:
-        issue_file(s, actor=MAKER, batch_no=batch_no, sender=SENDER)
-    return batch_no
 
 
 def _denied(db: TestDatabase) -> list[tuple[str, str]]:
@@ -125,7 +109,7 @@ def test_a_batch_pays_each_confirmed_household_its_entitlement_and_the_trailer_i
 
 def test_the_maker_cannot_approve_their_own_batch(db: TestDatabase) -> None:
     _town(db)
-    batch_no = _made(db)
+    batch_no = made_batch(db.app)
     with db.app.tenant(A) as s:
         seen = batch_lines(s, actor=MAKER, batch_no=batch_no)
     both = frozenset({Role.PAYMENT_MAKER, Role.PAYMENT_CHECKER})
@@ -141,7 +125,7 @@ def test_the_maker_cannot_approve_their_own_batch(db: TestDatabase) -> None:
 
 def test_an_approval_on_a_stale_hash_is_refused(db: TestDatabase) -> None:
     _town(db)
-    batch_no = _made(db)
+    batch_no = made_batch(db.app)
     with db.app.tenant(A) as s:
         seen = batch_lines(s, actor=CHECKER, batch_no=batch_no)
         edit_line(s, actor=MAKER, batch_no=batch_no, line_no=2, account=account(42))
@@ -157,7 +141,7 @@ def test_an_approval_on_a_stale_hash_is_refused(db: TestDatabase) -> None:
 
 def test_editing_an_approved_batch_voids_the_approval_until_it_is_approved_again(db: TestDatabase) -> None:
     _town(db)
-    batch_no = _approved(db)
+    batch_no = approved_batch(db.app)
     with db.app.tenant(A) as s:
         edited = edit_line(s, actor=MAKER, batch_no=batch_no, line_no=1, account=account(77))
     assert (edited.approved_by, edited.approved_hash) == (None, None)
@@ -176,7 +160,7 @@ def test_editing_an_approved_batch_voids_the_approval_until_it_is_approved_again
 
 def test_a_line_changed_behind_the_service_after_approval_blocks_the_issue(db: TestDatabase) -> None:
     _town(db)
-    batch_no = _approved(db)
+    batch_no = approved_batch(db.app)
     with db.app.tenant(A) as s:
         s.execute(
             text("UPDATE payment_line SET account_number = '9999999' WHERE batch_no = :b AND line_no = 1"),
@@ -190,7 +174,7 @@ def test_a_line_changed_behind_the_service_after_approval_blocks_the_issue(db: T
 
 def test_a_batch_is_issued_once_and_its_file_is_downloaded_not_regenerated(db: TestDatabase) -> None:
     _town(db)
-    batch_no = _approved(db)
+    batch_no = approved_batch(db.app)
     with db.app.tenant(A) as s:
         first = issue_file(s, actor=MAKER, batch_no=batch_no, sender=SENDER)
     with db.app.tenant(A) as s, pytest.raises(InputError, match="発行済みです"):
@@ -210,11 +194,11 @@ def test_a_file_identical_to_an_earlier_one_is_refused(db: TestDatabase, monkeyp
     """垂水市 2024: whatever made it, bytes already sent are never issued again (service check, then the UNIQUE
     constraint)."""
     _town(db, households=4, confirmed=2)
-    first_batch = _issued(db)
+    first_batch = issued_batch(db.app).batch_no
     with db.app.tenant(A) as s:
         first = download_file(s, actor=MAKER, batch_no=first_batch)
         confirm_all_directly(s, range(2, 4))
-    second_batch = _approved(db)
+    second_batch = approved_batch(db.app)
     resent = ZenginFile(content=first.content, count=first.count, total=first.total)
     monkeypatch.setattr(zengin, "build", lambda *args: resent)
     with (
@@ -241,7 +225,7 @@ def test_a_file_whose_trailer_is_not_the_approved_total_is_not_issued(
 ) -> None:
     """阿武町 2022: nothing leaves with a total or a line nobody approved."""
     _town(db)
-    batch_no = _approved(db)
+    batch_no = approved_batch(db.app)
     real_build = zengin.build
 
     def one_more(sender: Sender, transfers: Sequence[Transfer], day: date) -> ZenginFile:
@@ -259,7 +243,7 @@ def test_a_file_whose_trailer_is_not_the_approved_total_is_not_issued(
 @pytest.fixture
 def paid_line(db: TestDatabase) -> TestDatabase:
     _town(db, households=2, confirmed=1)
-    batch_no = _issued(db)
+    batch_no = issued_batch(db.app).batch_no
     with db.app.tenant(A) as s:
         issued = download_file(s, actor=MAKER, batch_no=batch_no).content
         import_result(s, actor=MAKER, batch_no=batch_no, content=zengin.bank_result(issued, {}))
@@ -311,42 +295,46 @@ def test_the_database_refuses_to_delete_or_rewrite_a_paid_line(paid_line: TestDa
         assert [(x.status, x.amount) for x in s.scalars(select(PaymentLine))] == [("paid", 70_000)]
 
 
-def test_hashes_in_the_audit_log_never_look_like_a_my_number() -> None:
+def test_a_plain_hash_holding_digits_that_pass_the_check_is_written_but_a_my_number_is_not(db: TestDatabase) -> None:
     digits = "199111640514"  # 12 digits that pass the My Number check digit, as they appeared inside a real SHA-256
     assert find_my_number_candidates(digits) == [digits]
     value = "42599d547c64d" + digits + "d5a6d4373139b015925a4f9a7c47731cd2b6f49"
-    written = audit_hash(value)
-    assert written.replace(":", "") == value
-    assert find_my_number_candidates(written) == []
-    assert audit_hash(digits) == "（SHA-256 ではない値）", "what is not a hash (e.g. mistyped) is not written"
+    with db.app.tenant(A) as s:
+        record(s, actor=MAKER, action="payments.file.download", purpose=PURPOSE, detail={"sha256": value})
+    with db.app.tenant(A) as s, pytest.raises(ValueError, match="My Number"):
+        record(s, actor=MAKER, action="payments.file.download", purpose=PURPOSE, detail={"sha256": digits})
+    with db.app.tenant(A) as s:
+        assert [json.loads(x.detail or "{}") for x in entries(s, lg_code=A)] == [{"sha256": value}]
+
+
+def test_an_approval_on_a_value_that_is_not_a_hash_is_refused_without_writing_it(db: TestDatabase) -> None:
+    _town(db)
+    batch_no = made_batch(db.app)
+    with db.app.tenant(A) as s:
+        current = batch_lines(s, actor=CHECKER, batch_no=batch_no).content_hash
+    with db.app.tenant(A) as s, pytest.raises(InputError, match="明細が確認後に変更されています"):
+        approve(s, actor=CHECKER, batch_no=batch_no, seen_hash="621498320257")  # a My Number typed in by hand
+    with db.app.tenant(A) as s:
+        denied = [json.loads(x.detail or "{}") for x in entries(s, lg_code=A) if x.outcome == "denied"]
+    assert denied == [{"seen_hash": "（SHA-256 ではない値）", "current_hash": current}]
 
 
 @pytest.mark.postgres
 def test_two_makers_at_once_never_put_a_household_in_two_batches(pg_db: TestDatabase) -> None:
     _town(pg_db, households=60, confirmed=60)
     database = Database(pg_db.app_url, pool_size=4, max_overflow=0)
-    barrier = threading.Barrier(4)
     made: list[int] = []
-    refused: list[str] = []
 
     def make() -> None:
-        barrier.wait()
-        try:
-            with database.tenant(A) as s:
-                made.append(
-                    create_batch(s, actor=MAKER, program_code=PROGRAM, transfer_date=TRANSFER_DAY, max_lines=20).count
-                )
-        except InputError as exc:
-            refused.append(str(exc))
+        with database.tenant(A) as s:
+            made.append(
+                create_batch(s, actor=MAKER, program_code=PROGRAM, transfer_date=TRANSFER_DAY, max_lines=20).count
+            )
 
-    threads = [threading.Thread(target=make) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    refused = at_once([make] * 4)
     database.dispose()
     assert sorted(made) == [20, 20, 20]
-    assert len(refused) == 1
+    assert [type(x) for x in refused] == [InputError]
     with pg_db.app.tenant(A) as s:
         lines = list(s.scalars(select(PaymentLine)))
     assert len({x.household_no for x in lines}) == len(lines) == 60

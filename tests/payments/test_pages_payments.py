@@ -129,9 +129,9 @@ def test_make_approve_issue_settle_and_reconcile(site: Site) -> None:
     assert [
         (x["household_no"], x["account_number"], x["amount"], x["entitlement_amount"]) for x in api_lines["lines"]
     ] == [
-        ("9001", "****001", 170_000, 170_000),
-        ("9002", "****002", 70_000, 70_000),
-        ("9003", "****003", 70_000, 70_000),
+        ("9001", "＊＊＊＊001", 170_000, 170_000),
+        ("9002", "＊＊＊＊002", 70_000, 70_000),
+        ("9003", "＊＊＊＊003", 70_000, 70_000),
     ]
     assert api_lines["approved_hash"] == api_lines["content_hash"]
     api_report = maker.get("/api/v1/payments/1/reconciliation").json()

@@ -14,18 +14,14 @@ from kiban.core.audit.service import entries
 from kiban.core.errors import InputError
 from kiban.payments.models import PaymentLine
 from kiban.payments.service import (
-    approve,
-    batch_lines,
     create_batch,
     customer_code,
     download_file,
     import_result,
-    issue_file,
 )
 from kiban.payments.zengin import RESULT_CODES, Account, Transfer, bank_result, build, parse
 
 from benefit_town import (
-    CHECKER,
     MAKER,
     PROGRAM,
     SENDER,
@@ -35,6 +31,7 @@ from benefit_town import (
     confirm_all_directly,
     entitlements,
     household_no,
+    issued_batch,
     run,
     town,
 )
@@ -43,16 +40,6 @@ from residents import A
 
 CODES = ["0", "1", "2", "3", "4", "8", "9", "0"]
 """Lines 1…8 of the batch: paid, then every 振込不能 reason, then paid."""
-
-
-def _issued_batch(db: TestDatabase) -> tuple[int, bytes]:
-    with db.app.tenant(A) as s:
-        batch_no = create_batch(s, actor=MAKER, program_code=PROGRAM, transfer_date=TRANSFER_DAY).batch_no
-    with db.app.tenant(A) as s:
-        seen = batch_lines(s, actor=CHECKER, batch_no=batch_no)
-        approve(s, actor=CHECKER, batch_no=batch_no, seen_hash=seen.content_hash)
-    with db.app.tenant(A) as s:
-        return batch_no, issue_file(s, actor=MAKER, batch_no=batch_no, sender=SENDER).content
 
 
 def _result(batch_no: int, issued: bytes) -> bytes:
@@ -64,7 +51,8 @@ def issued(db: TestDatabase) -> tuple[int, bytes]:
     with db.app.tenant(A) as s:
         run(s, town(9, children={2: 1}))
         confirm_all_directly(s, range(8))
-    return _issued_batch(db)
+    issued = issued_batch(db.app)
+    return issued.batch_no, issued.content
 
 
 def test_a_result_with_every_code_settles_the_batch(db: TestDatabase, issued: tuple[int, bytes]) -> None:
@@ -120,7 +108,8 @@ def test_only_the_result_of_the_batchs_own_file_is_accepted(db: TestDatabase, is
     first, first_file = issued
     with db.app.tenant(A) as s:
         confirm(s, actor=WELFARE, program_code=PROGRAM, household_no=household_no(8), account=account(8))
-    second, second_file = _issued_batch(db)
+    second_issue = issued_batch(db.app)
+    second, second_file = second_issue.batch_no, second_issue.content
     with db.app.tenant(A) as s, pytest.raises(InputError, match="支払バッチ 2 の振込結果ではありません") as caught:
         import_result(s, actor=MAKER, batch_no=second, content=_result(first, first_file))
     assert caught.value.errors[0].received == "0001"

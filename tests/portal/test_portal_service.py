@@ -6,7 +6,6 @@ source, and 100 identical confirmations from the portal making one change."""
 from __future__ import annotations
 
 import json
-import threading
 from datetime import date
 
 import polars as pl
@@ -32,6 +31,7 @@ from kiban.portal.forms import account_from_form
 from kiban.portal.public_fund import DevelopmentPublicFundAccounts
 from kiban.portal.service import FreshSignInNeeded, Resident
 
+from at_once import at_once
 from benefit_town import MAKER, PROGRAM, TRANSFER_DAY, WELFARE, household_no, run, town
 from conftest import TestDatabase
 from residents import A, move_in, staff
@@ -259,24 +259,14 @@ def test_a_hundred_identical_portal_confirmations_make_one_change(pg_db: TestDat
     with pg_db.app.tenant(A) as s:
         service.link(s, resident=ALICE, code=code_of(pg_db.app, 0))
     database = Database(pg_db.app_url, pool_size=20, max_overflow=0)
-    barrier = threading.Barrier(100)
-    failures: list[BaseException] = []
 
     def one() -> None:
-        try:
-            barrier.wait()
-            with database.tenant(A) as s:
-                service.confirm_account(
-                    s, resident=ALICE, program=PROGRAM, household_no=household_no(0), account=SHARED, fresh=False
-                )
-        except BaseException as exc:
-            failures.append(exc)
+        with database.tenant(A) as s:
+            service.confirm_account(
+                s, resident=ALICE, program=PROGRAM, household_no=household_no(0), account=SHARED, fresh=False
+            )
 
-    threads = [threading.Thread(target=one) for _ in range(100)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    failures = at_once([one] * 100)
     database.dispose()
     assert failures == []
     with pg_db.app.tenant(A) as s:

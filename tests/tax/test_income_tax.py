@@ -22,23 +22,11 @@ from kiban.tax.assessment import (
     with_defaults,
 )
 
+from taxpayers import person
+
 PARAMS = national_parameters(2024, kyuchi=1)
 """令和6年度: the 所得税 estimated is that of 令和5年分."""
 TARGETS = ["estimated_income_tax", "income_tax_cut_persons", "flat_reduction_persons", "income_tax_taxable_income"]
-
-
-def person(no: str, **values: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "person_no": no,
-        "household_no": values.pop("household_no", "h" + no),
-        "birth_date": values.pop("birth_date", date(1980, 5, 1)),
-        "sex": "male",
-        "salary_revenue": 0,
-        "pension_revenue": 0,
-        "business_income": 0,
-    }
-    row.update(values)
-    return row
 
 
 def computed(rows: list[dict[str, Any]], targets: list[str] = TARGETS) -> pl.DataFrame:

@@ -18,21 +18,9 @@ from kiban.core.params.catalogue import ParamValue
 from kiban.tax.assessment import assess, national_parameters
 from kiban.tax.inputs import claims_by_household_head
 
+from taxpayers import person
+
 PARAMS = {fy: national_parameters(fy, kyuchi=1) for fy in (2023, 2024, 2025, 2026)}
-
-
-def person(no: str, **values: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "person_no": no,
-        "household_no": values.pop("household_no", "h" + no),
-        "birth_date": date(1980, 5, 1),
-        "sex": "male",
-        "salary_revenue": 0,
-        "pension_revenue": 0,
-        "business_income": 0,
-    }
-    row.update(values)
-    return row
 
 
 def run(rows: list[dict[str, Any]], fy: int, overrides: Mapping[str, ParamValue] | None = None) -> pl.DataFrame:

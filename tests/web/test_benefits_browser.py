@@ -2,7 +2,8 @@
 dashboard and sees its difference, finds a household, records its paper 確認書 (a wrong account first, with the
 error beside the field); a 起票者 makes the batch; a 承認者 sees every line and approves; the 起票者 issues and
 downloads the 全銀 file and uploads the bank's result; the reconciliation shows the 振込不能 line, and the
-household's payment history shows it too. And a paper reply giving an account another household already gave: the
+household's payment history shows it too; after the approval the program's progress shows the households in the
+承認済み stage and lists them. And a paper reply giving an account another household already gave: the
 household's page says why it is held, the dashboard lists it, and the 福祉・給付担当 clears it."""
 
 from __future__ import annotations
@@ -122,6 +123,19 @@ def test_from_eligibility_to_reconciliation(
     page.get_by_role("button", name="この内容で承認する").click()
     expect(page.get_by_test_id("done")).to_contain_text("承認しました")
     expect(page.get_by_test_id("approval")).to_contain_text("shonin が承認済み")
+    # the program's progress in every stage: the approved batch, the household not yet notified
+    page.goto(f"{server.url}/benefits/{PROGRAM}")
+    page.get_by_test_id("progress-link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("支給の進捗")
+    stages = page.get_by_test_id(f"stages-{PROGRAM}")
+    expect(stages.locator('tr[data-stage="approved"]')).to_contain_text("2世帯")
+    expect(stages.locator('tr[data-stage="approved"]')).to_contain_text("240,000円")
+    expect(stages.locator('tr[data-stage="unnotified"]')).to_contain_text("70,000円")
+    expect(stages.locator('tr[data-stage="awaiting_approval"]')).to_contain_text("0世帯")
+    expect(page.get_by_test_id("paid-share")).to_contain_text("0.0%")
+    stages.locator('tr[data-stage="approved"]').get_by_role("link", name="2世帯").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("承認済みの世帯")
+    expect(page.get_by_test_id("stage-households").locator("tbody tr")).to_have_count(2)
     sign_out(page)
 
     sign_in(page, server, "kihyo", secrets["kihyo"])

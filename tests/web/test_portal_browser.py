@@ -100,7 +100,7 @@ def test_a_resident_confirms_an_account_on_a_phone(phone: Page, portal_server: t
     page.get_by_role("button", name="この口座で確定する").click()
 
     expect(page.get_by_test_id("status")).to_contain_text("確認済み")
-    expect(page.get_by_test_id("current-account")).to_contain_text("＊＊＊4567")
+    expect(page.get_by_test_id("current-account")).to_contain_text("＊＊＊＊567")
     snapshot(page, "4-confirmed")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px)"

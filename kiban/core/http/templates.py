@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
+from kiban.core.banks import masked_account_number
 from kiban.core.dates import to_wareki
 from kiban.core.http.runtime import Runtime, runtime
 from kiban.core.identity.permissions import PLATFORM, ROLES, Principal
@@ -39,6 +40,7 @@ def _environment() -> Environment:
     )
     env.filters["wareki"] = to_wareki
     env.filters["yen"] = format_yen
+    env.filters["masked_account"] = masked_account_number
     env.filters["number"] = lambda n: f"{n:,}"
     return env
 

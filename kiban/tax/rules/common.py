@@ -56,3 +56,39 @@ def by_taxpayer_income(total_income: pl.Expr, amounts: tuple[int, int, int]) -> 
     """The three steps of 配偶者控除・配偶者特別控除 by the taxpayer's 合計所得金額 (900万円以下 / 950万円以下 /
     1,000万円以下); 0 above 1,000万円 (地方税法第314条の2第1項第10号・第10号の2)."""
     return brackets(total_income, [(9_000_000, amounts[0]), (9_500_000, amounts[1]), (10_000_000, amounts[2])], 0)
+
+
+SteppedAmounts = tuple[int, int, int]
+"""A deduction at the taxpayer's 合計所得金額 900万円以下 / 950万円以下 / 1,000万円以下 (``by_taxpayer_income``)."""
+
+
+def spouse_deduction(scope: Scope, *, ordinary: SteppedAmounts, elderly: SteppedAmounts) -> pl.Expr:
+    """配偶者控除: ``elderly`` for a 老人控除対象配偶者 (70 or over), ``ordinary`` for another 控除対象配偶者; the
+    所得税 and the 住民税 share the shape, each passes its own amounts."""
+    income = scope("total_income")
+    return (
+        pl.when(scope("elderly_spouses") > 0)
+        .then(by_taxpayer_income(income, elderly))
+        .when(scope("spouses") > 0)
+        .then(by_taxpayer_income(income, ordinary))
+        .otherwise(0)
+    )
+
+
+def spouse_special_deduction(scope: Scope, table: Sequence[tuple[int, SteppedAmounts]]) -> pl.Expr:
+    """配偶者特別控除: ``table`` is (inclusive upper bound of the spouse's 合計所得金額, the stepped amounts); only
+    for a taxpayer with no 控除対象配偶者."""
+    income = scope("total_income")
+    rows: list[tuple[int, int | pl.Expr]] = [(upper, by_taxpayer_income(income, amounts)) for upper, amounts in table]
+    amount = brackets(scope("special_spouse_income"), rows, 0)
+    return pl.when((scope("special_spouses") > 0) & (scope("spouses") == 0)).then(amount).otherwise(0)
+
+
+def dependant_deduction(scope: Scope, *, general: int, specific: int, elderly: int, elderly_parent: int) -> pl.Expr:
+    """扶養控除: each kind of 控除対象扶養親族 times its amount (年少扶養親族 give none)."""
+    return (
+        scope("general_dependants") * general
+        + scope("specific_dependants") * specific
+        + scope("elderly_dependants") * elderly
+        + scope("elderly_parent_dependants") * elderly_parent
+    )

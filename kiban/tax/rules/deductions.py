@@ -10,7 +10,13 @@ import polars as pl
 
 from kiban.core.money import floor_to_expr
 from kiban.core.rules.engine import Scope
-from kiban.tax.rules.common import brackets, by_taxpayer_income, rules
+from kiban.tax.rules.common import (
+    brackets,
+    dependant_deduction,
+    rules,
+    spouse_deduction,
+    spouse_special_deduction,
+)
 
 ART = "地方税法第314条の2第1項"
 
@@ -27,10 +33,7 @@ def _basic(s: Scope) -> pl.Expr:
 
 @rules.rule("spouse_deduction", label="配偶者控除", reference=ART + "第10号、同条第3項（老人控除対象配偶者）")
 def _spouse(s: Scope) -> pl.Expr:
-    income = s("total_income")
-    ordinary = by_taxpayer_income(income, (330_000, 220_000, 110_000))
-    elderly = by_taxpayer_income(income, (380_000, 260_000, 130_000))
-    return pl.when(s("elderly_spouses") > 0).then(elderly).when(s("spouses") > 0).then(ordinary).otherwise(0)
+    return spouse_deduction(s, ordinary=(330_000, 220_000, 110_000), elderly=(380_000, 260_000, 130_000))
 
 
 # 配偶者の合計所得金額の上限 → 控除額 (納税義務者の合計所得金額 900万円以下 / 950万円以下 / 1,000万円以下)
@@ -48,12 +51,7 @@ SPOUSE_SPECIAL = [
 
 @rules.rule("spouse_special_deduction", label="配偶者特別控除", reference=ART + "第10号の2")
 def _spouse_special(s: Scope) -> pl.Expr:
-    income = s("total_income")
-    table: list[tuple[int, int | pl.Expr]] = [
-        (upper, by_taxpayer_income(income, amounts)) for upper, amounts in SPOUSE_SPECIAL
-    ]
-    amount = brackets(s("special_spouse_income"), table, 0)
-    return pl.when((s("special_spouses") > 0) & (s("spouses") == 0)).then(amount).otherwise(0)
+    return spouse_special_deduction(s, SPOUSE_SPECIAL)
 
 
 @rules.rule(
@@ -62,12 +60,7 @@ def _spouse_special(s: Scope) -> pl.Expr:
     reference=ART + "第11号、同条第3項・第4項（一般33万円、特定45万円、老人38万円、同居老親等45万円）",
 )
 def _dependants(s: Scope) -> pl.Expr:
-    return (
-        s("general_dependants") * 330_000
-        + s("specific_dependants") * 450_000
-        + s("elderly_dependants") * 380_000
-        + s("elderly_parent_dependants") * 450_000
-    )
+    return dependant_deduction(s, general=330_000, specific=450_000, elderly=380_000, elderly_parent=450_000)
 
 
 @rules.rule("specific_relative_deduction", label="特定親族特別控除", reference=ART + "第11号の2（令和8年度分から）")

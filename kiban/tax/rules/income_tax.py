@@ -32,7 +32,13 @@ import polars as pl
 
 from kiban.core.money import floor_to_expr, times_rate_expr
 from kiban.core.rules.engine import Scope
-from kiban.tax.rules.common import brackets, by_taxpayer_income, rules
+from kiban.tax.rules.common import (
+    brackets,
+    dependant_deduction,
+    rules,
+    spouse_deduction,
+    spouse_special_deduction,
+)
 
 LAW = "所得税法"
 
@@ -55,10 +61,7 @@ def _basic(s: Scope) -> pl.Expr:
     reference=LAW + "第83条（控除対象配偶者38万円・老人控除対象配偶者48万円、納税者の合計所得金額により逓減）",
 )
 def _spouse(s: Scope) -> pl.Expr:
-    income = s("total_income")
-    ordinary = by_taxpayer_income(income, (380_000, 260_000, 130_000))
-    elderly = by_taxpayer_income(income, (480_000, 320_000, 160_000))
-    return pl.when(s("elderly_spouses") > 0).then(elderly).when(s("spouses") > 0).then(ordinary).otherwise(0)
+    return spouse_deduction(s, ordinary=(380_000, 260_000, 130_000), elderly=(480_000, 320_000, 160_000))
 
 
 # 配偶者の合計所得金額の上限 → 控除額 (納税者の合計所得金額 900万円以下 / 950万円以下 / 1,000万円以下)
@@ -77,12 +80,7 @@ SPOUSE_SPECIAL = [
 
 @rules.rule("income_tax_spouse_special_deduction", label="配偶者特別控除（所得税）", reference=LAW + "第83条の2")
 def _spouse_special(s: Scope) -> pl.Expr:
-    income = s("total_income")
-    table: list[tuple[int, int | pl.Expr]] = [
-        (upper, by_taxpayer_income(income, amounts)) for upper, amounts in SPOUSE_SPECIAL
-    ]
-    amount = brackets(s("special_spouse_income"), table, 0)
-    return pl.when((s("special_spouses") > 0) & (s("spouses") == 0)).then(amount).otherwise(0)
+    return spouse_special_deduction(s, SPOUSE_SPECIAL)
 
 
 @rules.rule(
@@ -91,12 +89,7 @@ def _spouse_special(s: Scope) -> pl.Expr:
     reference=LAW + "第84条（一般38万円、特定63万円、老人48万円、同居老親等58万円）",
 )
 def _dependants(s: Scope) -> pl.Expr:
-    return (
-        s("general_dependants") * 380_000
-        + s("specific_dependants") * 630_000
-        + s("elderly_dependants") * 480_000
-        + s("elderly_parent_dependants") * 580_000
-    )
+    return dependant_deduction(s, general=380_000, specific=630_000, elderly=480_000, elderly_parent=580_000)
 
 
 @rules.rule(
