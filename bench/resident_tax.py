@@ -305,7 +305,7 @@ def disagreements(frame: pl.DataFrame, households: pl.DataFrame) -> None:
         .when(pl.col("income_levy_exempt") & (pl.col("of_住民税所得割") > 0))
         .then(pl.lit("所得割の非課税限度額 (地方税法附則第3条の3) not modelled"))
         .when(pl.col("income_adjustment_children") > 0)
-        .then(pl.lit("所得金額調整控除 (給与850万円超, 子・特別障害者; 措置法第41条の3の3) not modelled"))
+        .then(pl.lit("所得金額調整控除 (給与850万円超, 子・特別障害者; 措置法第41条の3の11) not modelled"))
         .when((pl.col("total_income") - pl.col("of_所得")).abs() >= 0.5)
         .then(pl.lit("給与所得: 別表第五 (所得税法第28条第4項) vs formula"))
         .when(((pl.col("total_deductions") - pl.col("of_住民税所得控除")).abs() >= 0.5) & other_income_differs)
