@@ -18,10 +18,12 @@ from kiban.core.identity import service as identity
 from kiban.core.identity.permissions import Role
 from kiban.payments.service import IssuedFile, approve, batch_lines, create_batch, issue_file
 from kiban.payments.zengin import Account, Sender
+from kiban.registry.load import IDENTITY, load_population
+from kiban.registry.synth import Population
 from kiban.tax import declarations
 from kiban.tax.service import assess_municipality
 
-from residents import A, move_in, staff
+from residents import CHIYODA, TODAY, A, move_in, staff
 from web_site import PASSWORD, Site, Staff
 
 PROGRAM = "low_income_2023"
@@ -62,6 +64,50 @@ def town(households: int, *, children: dict[int, int] | None = None, taxable: se
         for c in range((children or {}).get(i, 0)):
             rows.append(resident(f"P{i:05d}c{c}", household_no(i), "子", date(2015, 1, 1), "exempt"))
     return pl.DataFrame(rows)
+
+
+def in_register(s: TenantSession, frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` (a ``town``, or any run input with ``person_no``, ``household_no``, ``relationship`` and
+    ``birth_date``) loaded into the municipality's empty register as residents since 2020-04-01, each with a
+    個人番号 of their own (so the national duplicate check keys every one of them); returns ``frame``."""
+    persons = frame.select(
+        "person_no",
+        "household_no",
+        "relationship",
+        pl.lit("山田").alias("family_name"),
+        pl.lit("太郎").alias("given_name"),
+        pl.lit("ヤマダ").alias("family_name_kana"),
+        pl.lit("タロウ").alias("given_name_kana"),
+        "birth_date",
+        pl.lit("male").alias("sex"),
+        pl.lit("JPN").alias("nationality"),
+        pl.lit(None, dtype=pl.Utf8).alias("residence_status"),
+        pl.lit(None, dtype=pl.Date).alias("residence_expiry"),
+        pl.lit(None, dtype=pl.Utf8).alias("resident_code"),
+        pl.format("9{}", pl.int_range(pl.len()).cast(pl.Utf8).str.zfill(11)).alias("my_number"),
+        pl.lit(date(2020, 4, 1)).alias("resident_since"),
+        pl.lit(date(2020, 4, 1)).alias("address_since"),
+    )
+    households = persons.group_by("household_no", maintain_order=True).agg(
+        pl.col("person_no").first().alias("head_person_no")
+    )
+    households = households.with_columns(
+        *(pl.lit(v.replace("-", "")).alias(k) for k, v in CHIYODA.items()),
+        pl.lit(None, dtype=pl.Utf8).alias("ward_name"),
+        pl.lit(None, dtype=pl.Utf8).alias("katagaki"),
+    )
+    departed = persons.clear().select(
+        *IDENTITY,
+        "resident_code",
+        "my_number",
+        pl.lit(None, dtype=pl.Utf8).alias("departure"),
+        pl.lit(None, dtype=pl.Date).alias("departure_date"),
+        pl.lit(None, dtype=pl.Utf8).alias("other_lg_code"),
+    )
+    events = persons.select(pl.lit("move_in").alias("event_type"), "person_no")
+    population = Population(A, 0, date(2020, 4, 1), households, persons, events, departed)
+    load_population(s, actor=staff("clerk1", Role.REGISTRY), population=population, today=TODAY)
+    return frame
 
 
 def account(i: int) -> BankAccount:

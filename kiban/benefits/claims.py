@@ -1,10 +1,11 @@
 """The only access path to the national claims of the duplicate check (``benefit_claim``, a platform table): a
 municipality writes its own claims and reads its own claims' states, never another municipality's rows.
 
-On PostgreSQL every call goes through the view ``benefit_claim_state`` and the ``SECURITY DEFINER`` functions of
-migration ``0013_notices_claims`` (the app role has no privilege on the table itself, and the tenant is the
-transaction's ``kiban.lg_code``, not an argument). On SQLite the same statements run here, filtered by the session's
-tenant. Who pays among the claims of one person is decided by the view (see the migration's docstring).
+On PostgreSQL every call goes through the views ``benefit_claim_state`` and ``benefit_claim_unit`` (migration
+``0016_claim_units``) and the ``SECURITY DEFINER`` functions of migration ``0013_notices_claims`` (the app role has no
+privilege on the table itself, and the tenant is the transaction's ``kiban.lg_code``, not an argument). On SQLite the
+same statements run here, filtered by the session's tenant. Who pays among the claims of one person is decided by the
+view (see the migration's docstring).
 
 These functions do not authorize or audit: their callers (``kiban.benefits.national_check``, ``service.confirm``,
 ``kiban.payments.service.create_batch``) do.
@@ -55,6 +56,14 @@ STATE_VIEW = table(
     column("state", String),
 )
 """Read-only view of the caller's claims with their states."""
+UNIT_VIEW = table(
+    "benefit_claim_unit",
+    column("program", String),
+    column("lg_code", String),
+    column("household_no", String),
+    column("claims", Integer),
+)
+"""Read-only view of the number of the caller's claims per program and 受給単位."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +203,22 @@ def states(db_session: TenantSession, *, program: str, households: Sequence[str]
         query = query.where(v.household_no.in_(sorted(set(households))))
     rows = db_session.execute(query.order_by(v.household_no, v.person_no)).all()
     return [ClaimState(*row) for row in rows]
+
+
+def registered(db_session: TenantSession, *, program: str, households: Sequence[str]) -> dict[str, int]:
+    """The number of the tenant's claims of ``program`` per 受給単位 of ``households`` (those without any claim are
+    absent)."""
+    lg_code = _tenant(db_session)
+    v = UNIT_VIEW.c
+    wanted = sorted(set(households))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), SQLITE_CHUNK):
+        part = wanted[start : start + SQLITE_CHUNK]
+        query = select(v.household_no, v.claims).where(
+            v.program == program, v.lg_code == lg_code, v.household_no.in_(part)
+        )
+        found |= {str(h): int(n) for h, n in db_session.execute(query).all()}
+    return found
 
 
 SEVERITY = {SINGLE: 0, PAYS: 1, OPEN: 2, BLOCKED: 3}

@@ -58,12 +58,16 @@ def entitlements(residents: pl.DataFrame, program: Program, parameters: Mapping[
     if program.unit == Unit.PERSON:
         return _person_entitlements(residents, program, parameters)
     computed = computation(program, parameters).compute(_inputs(residents))
-    recipients = (
-        computed.sort(pl.col("relationship") != "世帯主", "person_no")
-        .group_by("household_no", maintain_order=True)
-        .agg(pl.col("person_no").first().alias("recipient_no"), *[pl.col(c).first() for c in HOUSEHOLD_RESULTS])
+    # Household results are the same on every member's row: keep the households that matter, then one row each —
+    # the 世帯主's (the lowest 宛名番号 if the register names none, or several).
+    kept = computed.filter(pl.col("eligible") | pl.col("needs_review")).select(
+        "household_no", "person_no", (pl.col("relationship") != "世帯主").alias("not_head"), *HOUSEHOLD_RESULTS
     )
-    return recipients.filter(pl.col("eligible") | pl.col("needs_review")).sort("household_no")
+    return (
+        kept.sort("household_no", "not_head", "person_no")
+        .unique("household_no", keep="first", maintain_order=True)
+        .select("household_no", pl.col("person_no").alias("recipient_no"), *HOUSEHOLD_RESULTS)
+    )
 
 
 def _person_entitlements(people: pl.DataFrame, program: Program, parameters: Mapping[str, ParamValue]) -> pl.DataFrame:

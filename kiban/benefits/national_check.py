@@ -22,6 +22,12 @@ the first to confirm. A household of which a member is paid elsewhere becomes ``
 ``DUPLICATE_REASON`` (so ``kiban.payments.service.create_batch``, which pays confirmed households only, leaves it
 out; it also re-checks every household under a lock when it makes a batch, ``claims.stamp``). A municipality only
 ever learns that its own person is claimed elsewhere too ("他の市区町村でも対象"), never where or by whom.
+
+The check fails closed: a batch pays only a 受給単位 with as many registered claims as its entitled persons
+(``Entitlement.members``). One some person of which the check has not seen — not held by the register on the base
+date, so not keyed (``unkeyed``), or never registered — is left out and put on review with ``UNCHECKED_REASON``
+until a later check registers every person (``register_claims`` then releases it). Two own persons sharing a key
+(namesakes born the same day, no 個人番号 known) make one claim, so their household is held for staff too.
 """
 
 from __future__ import annotations
@@ -49,6 +55,11 @@ DUPLICATE_REASON = (
     "この世帯は他団体で支給対象となりました。転出・転入の異動日を確認してください。"
 )
 """``review_reason`` of a household held because another municipality pays (他団体で支給対象)."""
+UNCHECKED_REASON = (
+    "二重給付の確認（全国照合）が済んでいません。基準日の住民記録で確認できない世帯員がいるため、他の市区町村での"
+    "給付の有無を照合できませんでした。住民記録を確認・訂正のうえ、対象者の判定をやり直してください。"
+)
+"""``review_reason`` of a household not paid because some entitled person has no registered claim (fail-closed)."""
 STATE_LABELS = {
     claims.SINGLE: "",
     claims.PAYS: "他の市区町村でも対象（当団体が支給）",
@@ -66,7 +77,8 @@ class CheckResult:
     blocked: list[str] = field(default_factory=list)
     """Households put on review: another municipality pays."""
     released: list[str] = field(default_factory=list)
-    """Households held by an earlier check that another municipality no longer pays."""
+    """Households held by an earlier check that another municipality no longer pays, or held by a batch because
+    some person was not registered (``UNCHECKED_REASON``) whose persons are all registered now."""
     held: list[str] = field(default_factory=list)
     """Households blocked but already in a payment batch or paid: a double payment to recover (返還), for staff."""
     shared: list[str] = field(default_factory=list)
@@ -200,7 +212,7 @@ def register_claims(
 
 
 def _concerned(db_session: TenantSession, program: str, households: list[str]) -> list[Entitlement]:
-    """The entitlements (not withdrawn, locked) of ``households`` and of those an earlier check held."""
+    """The entitlements (not withdrawn, locked) of ``households`` and of those an earlier check or batch held."""
     e = Entitlement
     base = (
         select(e)
@@ -208,7 +220,8 @@ def _concerned(db_session: TenantSession, program: str, households: list[str]) -
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    found = {x.household_no: x for x in db_session.scalars(base.where(e.review_reason == DUPLICATE_REASON))}
+    held = base.where(e.review_reason.in_((DUPLICATE_REASON, UNCHECKED_REASON)))
+    found = {x.household_no: x for x in db_session.scalars(held)}
     for start in range(0, len(households), claims.SQLITE_CHUNK):
         part = households[start : start + claims.SQLITE_CHUNK]
         found |= {x.household_no: x for x in db_session.scalars(base.where(e.household_no.in_(part)))}
@@ -222,16 +235,21 @@ def _apply(db_session: TenantSession, program: str, written: int, unkeyed: int) 
     released: list[str] = []
     held: list[str] = []
     shared: list[str] = []
-    for e in _concerned(db_session, program, sorted(by_household)):
+    concerned = _concerned(db_session, program, sorted(by_household))
+    unchecked = [e.household_no for e in concerned if e.review_reason == UNCHECKED_REASON]
+    registered = claims.registered(db_session, program=program, households=unchecked)
+    for e in concerned:
         state = by_household.get(e.household_no, claims.SINGLE)
         if state == claims.BLOCKED:
             if is_frozen(e):
                 held.append(e.household_no)
-            elif e.review_reason is None:  # another reason (an account under review) stays until staff clear it
+            elif e.review_reason in (None, UNCHECKED_REASON):  # another reason (an account) stays for staff
                 e.status, e.review_reason = NEEDS_REVIEW, DUPLICATE_REASON
                 blocked.append(e.household_no)
             continue
-        if e.review_reason == DUPLICATE_REASON:
+        if e.review_reason == UNCHECKED_REASON and registered.get(e.household_no, 0) < e.members:
+            continue
+        if e.review_reason in (DUPLICATE_REASON, UNCHECKED_REASON):
             e.status, e.review_reason = _status_without_hold(e), None
             released.append(e.household_no)
         if state in (claims.PAYS, claims.OPEN):
@@ -248,12 +266,21 @@ def _status_without_hold(e: Entitlement) -> str:
 
 def exclude_blocked(db_session: TenantSession, *, program: str, payable: list[Entitlement]) -> list[Entitlement]:
     """The part of ``payable`` (confirmed entitlements about to be put in a payment batch) that this municipality
-    may pay: every household is checked against the national claims under a lock and, if not blocked, stamped as
-    paying (so a later claim elsewhere loses). Households paid elsewhere become ``needs_review``
-    (``DUPLICATE_REASON``); undecided ones (``open``) wait. Called by ``create_batch`` in its transaction."""
-    states = claims.stamp(db_session, program=program, households=[e.household_no for e in payable], paying=True)
-    kept = []
+    may pay: a household with fewer registered claims than entitled persons (``members``) is not checked and
+    becomes ``needs_review`` (``UNCHECKED_REASON``, fail-closed); every other household is checked against the
+    national claims under a lock and, if not blocked, stamped as paying (so a later claim elsewhere loses).
+    Households paid elsewhere become ``needs_review`` (``DUPLICATE_REASON``); undecided ones (``open``) wait.
+    Called by ``create_batch`` in its transaction."""
+    registered = claims.registered(db_session, program=program, households=[e.household_no for e in payable])
+    checked = []
     for e in payable:
+        if registered.get(e.household_no, 0) < e.members:
+            e.status, e.review_reason = NEEDS_REVIEW, UNCHECKED_REASON
+        else:
+            checked.append(e)
+    states = claims.stamp(db_session, program=program, households=[e.household_no for e in checked], paying=True)
+    kept = []
+    for e in checked:
         state = states.get(e.household_no, claims.SINGLE)
         if state == claims.BLOCKED:
             e.status, e.review_reason = NEEDS_REVIEW, DUPLICATE_REASON

@@ -5,7 +5,8 @@ Inputs, one row per resident on the program's base date: ``person_no``, ``househ
 person, e.g. a 転入 after 1 January, whose status must be asked of the former municipality),
 ``tax_status_previous`` (the year before, for programs that compare) and ``supported_by_taxed_relative`` (扶養されて
 いる相手が課税されている). Household quantities are computed over the household on the base date — not over the
-tax year's households — and repeated on each member's row.
+tax year's households — and repeated on each member's row: each is an ``Aggregate`` of a quantity of every member
+(the household's count, sum, or "every member", as integer work in the rules engine).
 
 A person program (``Unit.PERSON``: the 定額減税 調整給付) reads other inputs, ``PERSON_INPUTS``: each person's tax
 figures of the program's 年度, computed by the tax domain and passed in by whoever wires the domains (the benefits
@@ -17,7 +18,7 @@ from __future__ import annotations
 import polars as pl
 
 from kiban.core.money import ceil_to_expr
-from kiban.core.rules.engine import Entity, RuleSet, Scope
+from kiban.core.rules.engine import Aggregate, Entity, RuleSet, Scope
 
 EXEMPT, PER_CAPITA_ONLY, TAXABLE = "exempt", "per_capita_only", "taxable"
 INPUTS = {
@@ -41,63 +42,109 @@ HOUSEHOLD_RESULTS = [
 ]
 
 
-def _household(expr: pl.Expr) -> pl.Expr:
-    return expr.over("household_no")
+def _per_household(
+    rules: RuleSet, name: str, source: str, agg: str, *, label: str, reference: str, dtype: pl.DataType | None = None
+) -> None:
+    """``name``: ``agg`` of ``source`` over the members of the household on the base date (on each member's row)."""
+    household = Aggregate(source, by="household_no", key="household_no", agg=agg)
+    rules.aggregate(name, household, label=label, reference=reference, entity=Entity.HOUSEHOLD, dtype=dtype)
+
+
+def _members(rules: RuleSet, reference: str) -> None:
+    _per_household(rules, "members", "person_no", "count", label="基準日の世帯員数", reference=reference)
 
 
 def _common(rules: RuleSet, reference: str) -> None:
-    """Quantities every household program reads."""
-
-    @rules.rule("members", label="基準日の世帯員数", reference=reference, entity=Entity.HOUSEHOLD)
-    def _members(s: Scope) -> pl.Expr:
-        return _household(s("person_no").count()).cast(pl.Int64)
+    """Quantities every household program reads: each member's status, then the household's (every member's)."""
+    _members(rules, reference)
+    children = reference + "（こども加算）"
 
     @rules.rule(
-        "children",
-        label="18歳以下の児童の数（18歳に達する日以後の最初の3月31日までの者）",
-        reference=reference + "（こども加算）",
-        entity=Entity.HOUSEHOLD,
+        "child",
+        label="18歳以下の児童（18歳に達する日以後の最初の3月31日までの者）",
+        reference=children,
+        dtype=pl.Boolean(),
     )
-    def _children(s: Scope) -> pl.Expr:
+    def _child(s: Scope) -> pl.Expr:
         fy = s.on.year if s.on.month >= 4 else s.on.year - 1
-        cutoff = pl.date(fy - 18, 4, 2)
-        return _household((s("birth_date") >= cutoff).sum()).cast(pl.Int64)
+        return s("birth_date") >= pl.date(fy - 18, 4, 2)
+
+    _per_household(
+        rules,
+        "children",
+        "child",
+        "sum",
+        label="18歳以下の児童の数（18歳に達する日以後の最初の3月31日までの者）",
+        reference=children,
+    )
+
+    @rules.rule("tax_status_known", label="課税区分が判明している", reference=reference, dtype=pl.Boolean())
+    def _status_known(s: Scope) -> pl.Expr:
+        return s("tax_status").is_not_null()
+
+    _per_household(
+        rules,
+        "status_known",
+        "tax_status_known",
+        "all",
+        label="世帯全員の課税区分が判明している",
+        reference=reference,
+        dtype=pl.Boolean(),
+    )
+
+    @rules.rule("exempt", label="住民税非課税であることが判明している", reference=reference, dtype=pl.Boolean())
+    def _exempt(s: Scope) -> pl.Expr:
+        return (s("tax_status") == EXEMPT).fill_null(value=False)
+
+    _per_household(
+        rules, "exempt_household", "exempt", "all", label="住民税非課税世帯", reference=reference, dtype=pl.Boolean()
+    )
 
     @rules.rule(
-        "status_known",
-        label="世帯全員の課税区分が判明している",
+        "no_income_levy",
+        label="所得割が課されていないことが判明している（非課税又は均等割のみ課税）",
+        reference=reference,
+        dtype=pl.Boolean(),
+    )
+    def _no_income_levy(s: Scope) -> pl.Expr:
+        return (s("tax_status") != TAXABLE).fill_null(value=False)
+
+    _per_household(
+        rules,
+        "household_no_income_levy",
+        "no_income_levy",
+        "all",
+        label="世帯全員が所得割非課税",
+        reference=reference,
+        dtype=pl.Boolean(),
+    )
+
+    @rules.rule(
+        "per_capita_only_household",
+        label="均等割のみ課税世帯",
         reference=reference,
         entity=Entity.HOUSEHOLD,
         dtype=pl.Boolean(),
     )
-    def _known(s: Scope) -> pl.Expr:
-        return _household(s("tax_status").is_not_null().all())
-
-    @rules.rule("exempt_household", label="住民税非課税世帯", reference=reference, dtype=pl.Boolean())
-    def _exempt(s: Scope) -> pl.Expr:
-        return _household((s("tax_status") == EXEMPT).all()) & s("status_known")
-
-    @rules.rule("per_capita_only_household", label="均等割のみ課税世帯", reference=reference, dtype=pl.Boolean())
     def _per_capita_only(s: Scope) -> pl.Expr:
-        return _household((s("tax_status") != TAXABLE).all()) & s("status_known") & ~s("exempt_household")
+        return s("household_no_income_levy") & ~s("exempt_household")
 
-    @rules.rule(
+    _per_household(
+        rules,
         "only_supported_members",
+        "supported_by_taxed_relative",
+        "all",
         label="課税されている他の親族等の扶養を受けている者のみで構成される世帯",
         reference=reference + "（給付対象から除く）",
         dtype=pl.Boolean(),
     )
-    def _supported(s: Scope) -> pl.Expr:
-        return _household(s("supported_by_taxed_relative").all())
 
 
 special_cash_2020 = RuleSet("special_cash_2020")
 SPECIAL_CASH = "特別定額給付金給付事業費補助金交付要綱"
 
 
-@special_cash_2020.rule("members", label="基準日の世帯員数", reference=SPECIAL_CASH, entity=Entity.HOUSEHOLD)
-def _cash_members(s: Scope) -> pl.Expr:
-    return _household(s("person_no").count()).cast(pl.Int64)
+_members(special_cash_2020, SPECIAL_CASH)
 
 
 @special_cash_2020.rule("children", label="児童の数（加算なし）", reference=SPECIAL_CASH, entity=Entity.HOUSEHOLD)
@@ -198,15 +245,24 @@ _low_income_amounts(newly_exempt_2024, "newly_exempt_2024", NEWLY)
 
 
 @newly_exempt_2024.rule(
+    "no_income_levy_previously",
+    label="令和5年度に所得割が課されていないことが判明している（非課税又は均等割のみ課税）",
+    reference=NEWLY,
+    dtype=pl.Boolean(),
+)
+def _no_income_levy_previously(s: Scope) -> pl.Expr:
+    return (s("tax_status_previous") != TAXABLE).fill_null(value=False)
+
+
+_per_household(
+    newly_exempt_2024,
     "was_low_income_previously",
+    "no_income_levy_previously",
+    "all",
     label="令和5年度に非課税又は均等割のみ課税の世帯（令和5年度の給付の対象）",
     reference=NEWLY,
     dtype=pl.Boolean(),
 )
-def _was(s: Scope) -> pl.Expr:
-    previous = s("tax_status_previous")
-    known = _household(previous.is_not_null().all())
-    return known & _household((previous != TAXABLE).all())
 
 
 @newly_exempt_2024.rule("eligible", label="給付対象世帯", reference=NEWLY, dtype=pl.Boolean())

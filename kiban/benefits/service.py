@@ -503,19 +503,27 @@ def confirm(
     return entitlement
 
 
+CLEAR_REASON = "解除の理由"
+"""Label of the staff's written reason for clearing an account review (``clear_account_review``)."""
+MAX_CLEAR_REASON_LENGTH = 500
+"""Characters of that reason: a few sentences naming the papers checked (the audit detail stays small)."""
+
+
 def clear_account_review(
-    db_session: TenantSession, *, actor: Principal, program_code: str, household_no: str
+    db_session: TenantSession, *, actor: Principal, program_code: str, household_no: str, reason: str
 ) -> Entitlement:
     """Staff checked a household held for its account (``review_reason``) and found it in order (e.g. a guardian's
     account for two households of their wards): it becomes ``confirmed`` again and can be paid. Needs
-    ``WELFARE_WRITE``; audited with the reason that was cleared."""
+    ``WELFARE_WRITE`` and a written ``reason`` (what was checked; at most ``MAX_CLEAR_REASON_LENGTH`` characters);
+    audited with the reason that was cleared and the staff's reason. The audit log refuses a My Number
+    (番号法第19条), so a reason holding one is refused as an ``InputError`` and nothing changes."""
     authorize(
         db_session, actor=actor, permission=Permission.WELFARE_WRITE, action="benefits.clear_review", purpose=PURPOSE
     )
     program = program_of(program_code)
     entitlement = _locked_entitlement(db_session, program, household_no)
-    reason = entitlement.review_reason
-    if entitlement.status != NEEDS_REVIEW or reason is None:
+    held_for = entitlement.review_reason
+    if entitlement.status != NEEDS_REVIEW or held_for is None:
         fix = "口座の確認待ちではありません（解除するものがありません）。"
         raise _refuse(
             db_session,
@@ -524,15 +532,28 @@ def clear_account_review(
             household_no,
             FieldError(f"世帯番号 {household_no} の状態", STATUS_LABELS[entitlement.status], fix),
         )
+    given = reason.strip()
+    if not given:
+        fix = "確認した書類と内容（例：後見人の口座であることを登記事項証明書で確認）を入力してください。"
+        raise InputError(FieldError(CLEAR_REASON, reason, fix))
+    if len(given) > MAX_CLEAR_REASON_LENGTH:
+        raise InputError(
+            FieldError(CLEAR_REASON, given[:40] + "…", f"{MAX_CLEAR_REASON_LENGTH}文字以内で入力してください。")
+        )
+    detail = {"program": program.code, "reason": held_for, "staff_reason": given}
+    try:
+        record(
+            db_session,
+            actor=actor,
+            action="benefits.clear_review",
+            purpose=PURPOSE,
+            subject=household_no,
+            detail=detail,
+        )
+    except ValueError as exc:  # the audit log's refusal of a My Number (the value is not echoed back)
+        fix = "個人番号を含めずに入力してください（監査ログには個人番号を記録できません）。"
+        raise InputError(FieldError(CLEAR_REASON, "（個人番号と思われる数字を含む入力）", fix)) from exc
     entitlement.status, entitlement.review_reason = CONFIRMED, None
-    record(
-        db_session,
-        actor=actor,
-        action="benefits.clear_review",
-        purpose=PURPOSE,
-        subject=household_no,
-        detail={"program": program.code, "reason": reason},
-    )
     db_session.flush()
     return entitlement
 

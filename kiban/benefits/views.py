@@ -3,7 +3,7 @@ eligibility with its difference for review; a link to the progress of payment in
 the entitlement search, and a household's entitlement (「他の市区町村でも対象」 and who pays when another
 municipality claims a member too, ``national_check.flags_of``) with the form that records a paper reply (紙の確認書)
 and its account (bank and branch named from the 全銀協 list), and, for a household held because its account is also
-another household's, the reason and the form that clears it."""
+another household's, the reason and the form that clears it with the staff's written reason."""
 
 from __future__ import annotations
 
@@ -126,7 +126,9 @@ def _entitlement_page(
         "account_types": ACCOUNT_TYPES,
         "fields": ACCOUNT_FIELDS,
         "field_errors": {e.field: e for e in errors if e.field in labels},
-        "errors": [e for e in errors if e.field not in labels],
+        "review_error": next((e for e in errors if e.field == service.CLEAR_REASON), None),
+        "errors": [e for e in errors if e.field not in labels and e.field != service.CLEAR_REASON],
+        "max_clear_reason": service.MAX_CLEAR_REASON_LENGTH,
         "form": form or {},
         "saved": saved,
         "cleared": cleared,
@@ -177,11 +179,16 @@ def confirm(
 
 
 @router.post("/{program}/entitlements/{household_no}/clear-review")
-def clear_review(request: Request, principal: Writer, program: str, household_no: str) -> Response:
-    """Staff checked the shared account (e.g. a guardian's for two wards) and release the household for payment."""
+def clear_review(
+    request: Request, principal: Writer, program: str, household_no: str, reason: Annotated[str, Form()] = ""
+) -> Response:
+    """Staff checked the shared account (e.g. a guardian's for two wards) and release the household for payment,
+    giving the reason (an error is shown next to the field, with what was typed kept)."""
     try:
         with tenant_session(request, principal) as s:
-            service.clear_account_review(s, actor=principal, program_code=program, household_no=household_no)
+            service.clear_account_review(
+                s, actor=principal, program_code=program, household_no=household_no, reason=reason
+            )
     except InputError as exc:
-        return _entitlement_page(request, principal, program, household_no, errors=exc.errors)
+        return _entitlement_page(request, principal, program, household_no, errors=exc.errors, form={"reason": reason})
     return RedirectResponse(f"/benefits/{program}/entitlements/{household_no}?cleared=1", status_code=303)

@@ -247,7 +247,8 @@ def create_batch(
 ) -> BatchView:
     """A batch of every confirmed entitlement of the program that has an account and no line in flight (at most
     ``max_lines``, by 世帯番号), each line paying exactly the entitlement's amount; a household another municipality
-    pays is left out and put on review (``national_check.exclude_blocked``). Needs ``PAYMENT_MAKE``; audited."""
+    pays, or some entitled person of which the national duplicate check has not seen, is left out and put on review
+    (``national_check.exclude_blocked``: fail-closed). Needs ``PAYMENT_MAKE``; audited."""
     lg_code = _may(db_session, actor, Permission.PAYMENT_MAKE, "payments.batch.create")
     program = program_of(program_code)
     if not is_bank_business_day(transfer_date):

@@ -239,6 +239,7 @@ def test_the_app_role_reaches_claims_only_through_the_view_and_functions(pg_db: 
         leaked = s.execute(
             text("SELECT count(*) FROM benefit_claim_state WHERE lg_code = :a OR person_no = '1001'"), {"a": A}
         ).scalar_one()
+        units = s.execute(text("SELECT lg_code, household_no, claims FROM benefit_claim_unit")).all()
     assert [(r["lg_code"], r["person_no"], r["state"]) for r in rows] == [(B, "5001", claims.PAYS)]
     assert set(rows[0]) == {
         "program",
@@ -251,6 +252,7 @@ def test_the_app_role_reaches_claims_only_through_the_view_and_functions(pg_db: 
         "state",
     }
     assert leaked == 0
+    assert [tuple(u) for u in units] == [(B, "8001", 1)], "the count of own claims per 受給単位, nothing of A"
     with db.owner.engine.connect() as conn:
         owned = conn.execute(text("SELECT lg_code, resident_since FROM benefit_claim ORDER BY lg_code")).all()
     assert [(r.lg_code, r.resident_since) for r in owned] == [(B, ARRIVED), (A, LONG_AGO)], "the owner sees both"

@@ -1,5 +1,6 @@
 """Every eligibility run registers its claims with the national duplicate check in its own transaction (no separate
-``kiban benefits national-check`` needed), persons the register cannot key are left out and counted; and a
+``kiban benefits national-check`` needed), persons the register cannot key are left out and counted, and their
+household is not paid until a later check has registered them (fail-closed); and a
 household's page shows 「他の市区町村でも対象」 with who pays (当団体 / 他団体 / 未定), never anything of the other
 municipality; on SQLite and PostgreSQL."""
 
@@ -14,16 +15,19 @@ import pytest
 from sqlalchemy import select
 
 from kiban.benefits import claims
-from kiban.benefits.models import NEEDS_REVIEW, Entitlement
-from kiban.benefits.national_check import DUPLICATE_REASON, flags_of
-from kiban.benefits.service import run_eligibility
+from kiban.benefits.models import CONFIRMED, NEEDS_REVIEW, Entitlement
+from kiban.benefits.national_check import DUPLICATE_REASON, UNCHECKED_REASON, flags_of, register_claims
+from kiban.benefits.service import confirm, run_eligibility
 from kiban.core.audit.models import AuditEntry
 from kiban.core.db import Database
+from kiban.core.errors import InputError
 from kiban.core.identity.permissions import Principal, Role
 from kiban.core.tenants import service as tenants
+from kiban.payments.models import PaymentLine
+from kiban.payments.service import create_batch
 from kiban.registry import snapshot
 
-from benefit_town import PARAMETERS, PROGRAM, add_user, town
+from benefit_town import MAKER, PARAMETERS, PROGRAM, TRANSFER_DAY, account, add_user, resident, town
 from conftest import TestDatabase
 from residents import SAPPORO, A, B, move_in, staff
 from web_site import Site
@@ -102,6 +106,41 @@ def test_a_run_leaves_out_and_counts_persons_the_register_cannot_key(db: TestDat
         entries = s.scalars(select(AuditEntry).where(AuditEntry.action == "benefits.national_check")).all()
     details = [json.loads(e.detail or "{}") for e in entries]
     assert [(d["claims"], d["unkeyed"]) for d in details] == [(2, 2)]
+
+
+def _confirm_and_batch(database: Database, households: list[str]) -> list[str]:
+    """Confirm ``households`` with an account, make a batch, and return every household ever put in a batch."""
+    with database.tenant(A) as s:
+        for household_no in households:
+            confirm(
+                s, actor=WELFARE[A], program_code=PROGRAM, household_no=household_no, account=account(int(household_no))
+            )
+        create_batch(s, actor=MAKER, program_code=PROGRAM, transfer_date=TRANSFER_DAY)
+        return list(s.scalars(select(PaymentLine.household_no).order_by(PaymentLine.household_no)))
+
+
+def test_a_household_the_check_has_not_seen_is_not_paid_until_its_person_is_keyed(db: TestDatabase) -> None:
+    _activate(db.app)
+    _resident(db.app, A, "1002", "9002", LONG_AGO, given_name="花子", given_name_kana="ハナコ", sex="female")
+    unknown = pl.DataFrame([resident("1003", "9003", "世帯主", date(1960, 2, 1), "exempt")])
+    _run(db.app, A, extra=unknown)  # 1003 is given to the run but not (yet) on the register: not keyed
+    assert _confirm_and_batch(db.app, ["9002", "9003"]) == ["9002"]
+    held = _entitlement(db.app, A, "9003")
+    assert (held.status, held.review_reason) == (NEEDS_REVIEW, UNCHECKED_REASON)
+    assert (held.review_reason or "").startswith("二重給付の確認（全国照合）が済んでいません。")
+    # the 転入 recorded late puts 1003 on the register on the base date; the next check registers and releases 9003
+    _resident(
+        db.app, A, "1003", "9003", LONG_AGO, given_name="次郎", given_name_kana="ジロウ", birth_date=date(1960, 2, 1)
+    )
+    with db.app.tenant(A) as s:
+        again = register_claims(s, actor=WELFARE[A], program_code=PROGRAM)
+    assert (again.released, again.unkeyed) == (["9003"], 0)
+    released = _entitlement(db.app, A, "9003")
+    assert (released.status, released.review_reason) == (CONFIRMED, None)
+    assert _confirm_and_batch(db.app, []) == ["9002", "9003"]
+    assert _entitlement(db.app, A, "9003").batch_no is not None
+    with pytest.raises(InputError, match="未払いの世帯がありません"):
+        _confirm_and_batch(db.app, [])
 
 
 @pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)

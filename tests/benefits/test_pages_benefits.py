@@ -25,6 +25,7 @@ from web_site import Site
 
 ENTITLEMENTS = f"/benefits/{PROGRAM}/entitlements"
 CLERK = staff("clerk1", Role.REGISTRY)
+GUARDIAN = "9001・9002とも成年後見人の口座であることを登記事項証明書で確認"
 
 
 def town_with_run(site: Site) -> None:
@@ -195,16 +196,19 @@ def test_an_account_shared_with_another_household_is_shown_and_cleared_by_staff(
     seen = maker.get(f"{ENTITLEMENTS}/9002").text
     assert 'data-testid="review-reason"' in seen
     assert "clear-review" not in seen
-    assert maker.post(f"{ENTITLEMENTS}/9002/clear-review").status_code == 403
+    assert maker.post(f"{ENTITLEMENTS}/9002/clear-review", data={"reason": GUARDIAN}).status_code == 403
 
     client = site.login("welfare")
-    cleared = client.post(f"{ENTITLEMENTS}/9002/clear-review", follow_redirects=False)
+    assert '<textarea id="reason" name="reason"' in client.get(f"{ENTITLEMENTS}/9002").text
+    cleared = client.post(
+        f"{ENTITLEMENTS}/9002/clear-review", data={"reason": f"  {GUARDIAN} "}, follow_redirects=False
+    )
     assert (cleared.status_code, cleared.headers["location"]) == (303, f"{ENTITLEMENTS}/9002?cleared=1")
     after = client.get(cleared.headers["location"]).text
     assert "口座の確認を解除しました" in after
     assert 'data-testid="review"' not in after
     assert re.search(r'data-testid="status">支給決定（口座確認済み）<', after)
-    again = client.post(f"{ENTITLEMENTS}/9002/clear-review")
+    again = client.post(f"{ENTITLEMENTS}/9002/clear-review", data={"reason": GUARDIAN})
     assert again.status_code == 422
     assert "口座の確認待ちではありません（解除するものがありません）" in again.text
     assert client.get(f"/api/v1/benefits/{PROGRAM}/entitlements/9001").json()["stage"] == "needs_review"
@@ -213,7 +217,40 @@ def test_an_account_shared_with_another_household_is_shown_and_cleared_by_staff(
             s.scalars(select(AuditEntry).where(AuditEntry.action == "benefits.clear_review").order_by(AuditEntry.seq))
         )
     assert [(x.subject, x.outcome) for x in audited] == [("9002", "ok"), ("9002", "denied")]
-    assert "世帯番号 9001" in json.loads(audited[0].detail or "{}")["reason"]
+    detail = json.loads(audited[0].detail or "{}")
+    assert "世帯番号 9001" in detail["reason"]
+    assert detail["staff_reason"] == GUARDIAN
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_clearing_a_review_needs_a_reason_without_a_my_number(site: Site) -> None:
+    town_with_run(site)
+    client = site.login("welfare")
+    client.post(f"/benefits/{PROGRAM}/runs")
+    shared = {"bank_code": "0001", "branch_code": "001", "account_type": "1", "account_number": "7777777"}
+    for household, holder in (("9001", "ヤマダ タロウ"), ("9002", "スズキ ハナコ")):
+        client.post(f"{ENTITLEMENTS}/{household}/confirm", data={**shared, "holder_kana": holder})
+    refused = {
+        "　 ": "解除の理由：「　 」は受け付けられません。確認した書類と内容",
+        "番号 6214-9832-0257 で照会": "解除の理由：「（個人番号と思われる数字を含む入力）」は受け付けられません。",
+        "確" * 501: f"解除の理由：「{'確' * 40}…」は受け付けられません。500文字以内で入力してください。",
+    }
+    for typed, message in refused.items():
+        page = client.post(f"{ENTITLEMENTS}/9002/clear-review", data={"reason": typed})
+        assert page.status_code == 422, typed
+        error = re.search(
+            r'<p class="notice notice-error" id="reason-error" data-testid="error-reason">(.*?)</p>', page.text
+        )
+        assert error is not None, page.text
+        assert error.group(1).startswith(message)
+        assert "6214-9832-0257" not in error.group(1)
+        field = re.search(r'<textarea id="reason"[^>]*aria-invalid="true"[^>]*>(.*?)</textarea>', page.text, re.S)
+        assert field is not None
+        assert field.group(1) == typed  # what was typed is kept
+        assert 'data-testid="review"' in page.text
+    assert client.get(f"/api/v1/benefits/{PROGRAM}/entitlements/9002").json()["stage"] == "needs_review"
+    with site.db.app.tenant("131016") as s:
+        assert s.scalars(select(AuditEntry).where(AuditEntry.action == "benefits.clear_review")).all() == []
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)

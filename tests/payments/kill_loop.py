@@ -23,7 +23,7 @@ from kiban.core.db import Database
 from kiban.payments.models import PaymentBatch, PaymentFile, PaymentLine
 from kiban.payments.zengin import parse
 
-from benefit_town import confirm_all_directly, run, town
+from benefit_town import confirm_all_directly, in_register, run, town
 from issue_worker import drive
 from residents import A
 
@@ -103,7 +103,7 @@ def kill_loop(database: Database, url: str, runs: int, *, seed: int = SEED) -> L
     """``runs`` killed runs after one unkilled run that measures how long a run takes; the invariants are checked
     after every run (``Loop.problems``)."""
     with database.tenant(A) as s:
-        run(s, town((runs + 1) * PER_RUN))
+        run(s, in_register(s, town((runs + 1) * PER_RUN)))
     rng = random.Random(seed)
     paths = [str(WORKER.parent.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}

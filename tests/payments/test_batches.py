@@ -45,6 +45,7 @@ from benefit_town import (
     confirm_all_directly,
     entitlements,
     household_no,
+    in_register,
     issued_batch,
     made_batch,
     run,
@@ -56,7 +57,7 @@ from residents import A
 
 def _town(db: TestDatabase, households: int = 4, confirmed: int = 3) -> None:
     with db.app.tenant(A) as s:
-        run(s, town(households, children={1: 2}))
+        run(s, in_register(s, town(households, children={1: 2})))
         confirm_all_directly(s, range(confirmed))
 
 

@@ -28,6 +28,7 @@ from benefit_town import (
     add_user,
     confirm_all_directly,
     household_no,
+    in_register,
     run,
     town,
 )
@@ -71,7 +72,7 @@ def lifecycle_town(database: Database) -> None:
     unknown = pl.col("household_no") == household_no(12)
     residents = frame.with_columns(pl.when(unknown).then(None).otherwise(pl.col("tax_status")).alias("tax_status"))
     with database.tenant(A) as s:
-        run(s, residents)
+        run(s, in_register(s, residents))
     first = _batch(database, range(4), issued=True)
     with database.tenant(A) as s:
         issued = s.execute(text("SELECT content FROM payment_file WHERE batch_no = :b"), {"b": first}).scalar_one()
@@ -122,7 +123,7 @@ def test_every_household_is_in_exactly_one_stage_and_progress_is_the_paid_amount
 def test_the_counts_are_one_grouped_query_on_a_few_thousand_households(db: TestDatabase) -> None:
     households = 3_000
     with db.app.tenant(A) as s:
-        run(s, town(households))
+        run(s, in_register(s, town(households)))
     _batch(db.app, range(1_000), approved=True)
     statements: list[str] = []
 

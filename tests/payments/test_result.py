@@ -31,6 +31,7 @@ from benefit_town import (
     confirm_all_directly,
     entitlements,
     household_no,
+    in_register,
     issued_batch,
     run,
     town,
@@ -49,7 +50,7 @@ def _result(batch_no: int, issued: bytes) -> bytes:
 @pytest.fixture
 def issued(db: TestDatabase) -> tuple[int, bytes]:
     with db.app.tenant(A) as s:
-        run(s, town(9, children={2: 1}))
+        run(s, in_register(s, town(9, children={2: 1})))
         confirm_all_directly(s, range(8))
     issued = issued_batch(db.app)
     return issued.batch_no, issued.content
@@ -141,7 +142,7 @@ def test_only_the_result_of_the_batchs_own_file_is_accepted(db: TestDatabase, is
 
 def test_a_batch_without_a_file_has_no_result(db: TestDatabase) -> None:
     with db.app.tenant(A) as s:
-        run(s, town(2))
+        run(s, in_register(s, town(2)))
         confirm_all_directly(s, range(2))
         batch_no = create_batch(s, actor=MAKER, program_code=PROGRAM, transfer_date=TRANSFER_DAY).batch_no
     with db.app.tenant(A) as s, pytest.raises(InputError, match="発行していない"):

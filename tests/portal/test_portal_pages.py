@@ -27,7 +27,7 @@ from kiban.core.identity.permissions import Role
 from kiban.portal.public_fund import DevelopmentPublicFundAccounts
 from kiban.web.app import create_app
 
-from benefit_town import household_no, resident, run, town
+from benefit_town import household_no, in_register, resident, run, town
 from conftest import TestDatabase
 from residents import A, move_in, staff
 
@@ -50,7 +50,7 @@ class Portal:
 
 def make_portal(db: TestDatabase, settings: Settings) -> Iterator[Portal]:
     with db.app.tenant(A) as s:
-        run(s, town(2))
+        run(s, in_register(s, town(2)))
     app = create_app(db.app, settings)
     app.state.portal_http = TestClient(app)  # the relying party reaches the development provider in-process
     with TestClient(app) as client:

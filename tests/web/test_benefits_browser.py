@@ -217,6 +217,10 @@ def test_a_shared_account_is_held_shown_and_cleared(
     expect(results.filter(has=page.get_by_test_id("review-marker"))).to_have_count(2)  # 9001 is held as well
     results.filter(has_text="9002").get_by_role("link", name="9002").click()
 
+    page.get_by_role("button", name="確認を解除する（支払を認める）").click()  # without a reason
+    expect(page.get_by_test_id("error-reason")).to_contain_text("確認した書類と内容")
+    expect(page.get_by_label("解除の理由")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("解除の理由").fill("9001・9002とも成年後見人の口座であることを登記事項証明書で確認")
     page.get_by_role("button", name="確認を解除する（支払を認める）").click()
     expect(page.get_by_test_id("cleared")).to_contain_text("口座の確認を解除しました")
     expect(page.get_by_test_id("review")).to_have_count(0)

@@ -17,7 +17,7 @@ from kiban.benefits.models import Entitlement, format_confirmation_code
 from kiban.core.config import Settings
 from kiban.web.app import create_app
 
-from benefit_town import household_no, run, town
+from benefit_town import household_no, in_register, run, town
 from browser import LiveServer
 from conftest import TestDatabase
 from residents import A
@@ -29,7 +29,7 @@ FRESH_SECONDS = 3
 @pytest.fixture
 def portal_server(sqlite_db: TestDatabase) -> Iterator[tuple[LiveServer, str]]:
     with sqlite_db.app.tenant(A) as s:
-        run(s, town(2, children={0: 1}))
+        run(s, in_register(s, town(2, children={0: 1})))
     with sqlite_db.app.tenant(A) as s:
         code = s.scalar(select(Entitlement.confirmation_code).where(Entitlement.household_no == household_no(0)))
     assert code is not None
