@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text, update
 
 from kiban.benefits import claims
 from kiban.benefits.eligibility import computation, entitlements
@@ -43,6 +43,7 @@ from kiban.benefits.models import (
     WITHDRAWN,
     BenefitRun,
     Entitlement,
+    new_confirmation_code,
 )
 from kiban.benefits.programs import PROGRAMS, Program, Unit
 from kiban.benefits.rules import HOUSEHOLD_RESULTS
@@ -53,6 +54,7 @@ from kiban.core.errors import FieldError, InputError, NotFound
 from kiban.core.identity.permissions import Permission, Principal
 from kiban.core.jtext import zengin_kana
 from kiban.core.params.catalogue import ParamValue, default_catalogue, to_json
+from kiban.tax.storage import insert_frame, read_frame
 
 PURPOSE = "給付金の支給決定"
 """Purpose written on every audit entry of the benefits domain."""
@@ -214,32 +216,86 @@ def _units(computed: pl.DataFrame, program: Program) -> pl.DataFrame:
     )
 
 
-def _values(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "recipient_no": str(row["recipient_no"]),
-        **{
-            name: bool(row[name]) if name in ("eligible", "needs_review") else int(row[name])
+def _values(frame: pl.DataFrame) -> pl.DataFrame:
+    """The computed units as stored: ``household_no`` and the ``COMPARED`` columns in the stored types, in the
+    computation's order."""
+    return frame.select(
+        pl.col("household_no").cast(pl.Utf8),
+        pl.col("recipient_no").cast(pl.Utf8),
+        *(
+            pl.col(name).cast(pl.Boolean if name in ("eligible", "needs_review") else pl.Int64)
             for name in HOUSEHOLD_RESULTS
-        },
-    }
+        ),
+    )
 
 
-def _stored_values(entitlement: Entitlement) -> dict[str, Any]:
-    return {name: getattr(entitlement, name) for name in COMPARED}
+_STORED: dict[str, pl.DataType] = {
+    "household_no": pl.Utf8(),
+    "recipient_no": pl.Utf8(),
+    **{name: pl.Boolean() if name in ("eligible", "needs_review") else pl.Int64() for name in HOUSEHOLD_RESULTS},
+    "status": pl.Utf8(),
+    "batch_no": pl.Int64(),
+    "review_reason": pl.Utf8(),
+}
+"""The columns of a stored entitlement a run reads (``read_frame`` schema)."""
 
 
-def _status_after(old: str, eligible: bool, review_reason: str | None = None) -> str:
+def _stored(db_session: TenantSession, program: Program) -> pl.DataFrame:
+    """The program's stored entitlements (``_STORED``), their columns suffixed ``_old``. On PostgreSQL the rows are
+    first locked (``SELECT … FOR UPDATE``) and then read by a later statement, so a confirmation or payment batch that
+    changed one of them before the lock was granted is read as committed, and none can change until the run commits
+    (``confirm`` and the payment batches lock the entitlement rows, not the program)."""
+    e = Entitlement
+    if db_session.connection().dialect.name == "postgresql":
+        db_session.execute(select(e.household_no).where(e.program == program.code).with_for_update())
+    query = select(*(getattr(e, name) for name in _STORED)).where(e.program == program.code)
+    return read_frame(db_session, query, _STORED).rename(lambda name: f"{name}_old")
+
+
+def _fresh(eligible: pl.Expr) -> pl.Expr:
+    """The status of a household new to the program (or back after being withdrawn)."""
+    return pl.when(eligible).then(pl.lit(ELIGIBLE)).otherwise(pl.lit(NEEDS_REVIEW))
+
+
+def _status_after(old: pl.Expr, eligible: pl.Expr, review_reason: pl.Expr) -> pl.Expr:
     """The status of a household whose amounts a run changed: a confirmed (or 振込不能) household stays so while
     still eligible, one held for review of its account stays held; otherwise the new computation decides."""
-    if review_reason is not None:
-        return NEEDS_REVIEW
-    if not eligible:
-        return NEEDS_REVIEW if old in (CONFIRMED, FAILED) else _fresh(eligible)
-    return old if old in (CONFIRMED, FAILED) else ELIGIBLE
+    kept = old.is_in([CONFIRMED, FAILED])
+    return (
+        pl.when(review_reason.is_not_null())
+        .then(pl.lit(NEEDS_REVIEW))
+        .when(~eligible)
+        .then(pl.when(kept).then(pl.lit(NEEDS_REVIEW)).otherwise(_fresh(eligible)))
+        .when(kept)
+        .then(old)
+        .otherwise(pl.lit(ELIGIBLE))
+    )
 
 
-def _fresh(eligible: bool) -> str:
-    return ELIGIBLE if eligible else NEEDS_REVIEW
+def _differences(frame: pl.DataFrame) -> list[Difference]:
+    return [
+        Difference(row["household_no"], row["amount_old"], row["amount"], row["status_old"], row["status"])
+        for row in frame.select("household_no", "amount_old", "amount", "status_old", "status").iter_rows(named=True)
+    ]
+
+
+_UPDATE_BATCH = 20_000
+"""Rows per ``executemany`` of ``_update``."""
+
+
+def _update(db_session: TenantSession, rows: pl.DataFrame) -> None:
+    """Update the entitlements of ``rows`` (``household_no``, ``program`` and the columns to set) by primary key, in
+    batched ``executemany`` statements."""
+    table = Entitlement.__table__
+    keys = ("program", "household_no")
+    statement = (
+        update(Entitlement)
+        .where(table.c.lg_code == db_session.lg_code, *(table.c[k] == bindparam(f"_{k}") for k in keys))
+        .values({c: bindparam(c) for c in rows.columns if c not in keys})
+    )
+    named = rows.rename({k: f"_{k}" for k in keys})
+    for batch in named.iter_slices(_UPDATE_BATCH):
+        db_session.connection().execute(statement, batch.to_dicts())
 
 
 def run_eligibility(
@@ -251,7 +307,11 @@ def run_eligibility(
     parameters: Mapping[str, ParamValue],
 ) -> RunResult:
     """Compute the program over ``residents`` (one row per resident on the base date, ``kiban.benefits.rules``
-    inputs) and store the entitlements (see the module docstring). Needs ``WELFARE_WRITE``; audited."""
+    inputs) and store the entitlements (see the module docstring). Needs ``WELFARE_WRITE``; audited.
+
+    Set-based: the stored entitlements are read as one frame (``_stored``: locked first on PostgreSQL), joined with
+    the computed units on ``household_no`` and classified at once; new households are inserted in bulk, and only
+    the rows that change are updated (by primary key), so a run that changes nothing writes no entitlement."""
     lg_code = authorize(
         db_session, actor=actor, permission=Permission.WELFARE_WRITE, action="benefits.run", purpose=PURPOSE
     )
@@ -260,64 +320,69 @@ def run_eligibility(
     computed = _units(entitlements(residents, program, parameters), program)
     parameters_json = _parameters_json(program, parameters)
     lock_program(db_session, lg_code, program.code)
-    query = select(Entitlement).where(Entitlement.program == program.code).with_for_update()
-    stored = {e.household_no: e for e in db_session.scalars(query.execution_options(populate_existing=True))}
+    db_session.flush()
     run_no = (db_session.scalar(select(func.max(BenefitRun.run_no))) or 0) + 1
-    added: list[Difference] = []
-    changed: list[Difference] = []
-    removed: list[Difference] = []
-    held: list[Difference] = []
-    seen: set[str] = set()
-    for row in computed.iter_rows(named=True):
-        household_no = str(row["household_no"])
-        seen.add(household_no)
-        values = _values(row)
-        old = stored.get(household_no)
-        if old is None:
-            status = _fresh(values["eligible"])
-            db_session.add(
-                Entitlement(
-                    lg_code=lg_code,
-                    program=program.code,
-                    household_no=household_no,
-                    status=status,
-                    run_no=run_no,
-                    **values,
-                )
-            )
-            added.append(Difference(household_no, None, values["amount"], None, status))
-            continue
-        if _stored_values(old) == values and old.status != WITHDRAWN:
-            continue
-        if is_frozen(old):
-            held.append(
-                Difference(
-                    household_no,
-                    old.amount,
-                    values["amount"],
-                    old.status,
-                    _status_after(old.status, values["eligible"], old.review_reason),
-                )
-            )
-            continue
-        difference_of = added if old.status == WITHDRAWN else changed
-        status = (
-            _fresh(values["eligible"])
-            if old.status == WITHDRAWN
-            else _status_after(old.status, values["eligible"], old.review_reason)
+    joined = (
+        _values(computed)
+        .with_row_index("order")
+        .join(_stored(db_session, program), left_on="household_no", right_on="household_no_old", how="full")
+        .with_columns(pl.coalesce("household_no", "household_no_old").alias("household_no"))
+        .sort("order", "household_no", nulls_last=True)
+    )
+    new = pl.col("household_no_old").is_null()
+    gone = pl.col("order").is_null()
+    withdrawn = pl.col("status_old") == WITHDRAWN
+    frozen = pl.col("batch_no_old").is_not_null() | (pl.col("status_old") == PAID)
+    same = pl.all_horizontal(pl.col(c) == pl.col(f"{c}_old") for c in COMPARED) & ~withdrawn
+    classified = joined.with_columns(
+        pl.when(new)
+        .then(pl.lit("added"))
+        .when(gone)
+        .then(
+            pl.when(withdrawn).then(pl.lit("unchanged")).when(frozen).then(pl.lit("held")).otherwise(pl.lit("removed"))
         )
-        difference_of.append(Difference(household_no, old.amount, values["amount"], old.status, status))
-        for name, value in values.items():
-            setattr(old, name, value)
-        old.status, old.run_no = status, run_no
-    for household_no, old in stored.items():
-        if household_no in seen or old.status == WITHDRAWN:
-            continue
-        if is_frozen(old):
-            held.append(Difference(household_no, old.amount, None, old.status, WITHDRAWN))
-            continue
-        removed.append(Difference(household_no, old.amount, None, old.status, WITHDRAWN))
-        old.status, old.run_no = WITHDRAWN, run_no
+        .when(same)
+        .then(pl.lit("unchanged"))
+        .when(frozen)
+        .then(pl.lit("held"))
+        .when(withdrawn)
+        .then(pl.lit("added"))
+        .otherwise(pl.lit("changed"))
+        .alias("difference"),
+        pl.when(new)
+        .then(_fresh(pl.col("eligible")))
+        .when(gone)
+        .then(pl.lit(WITHDRAWN))
+        .when(withdrawn & ~frozen)
+        .then(_fresh(pl.col("eligible")))
+        .otherwise(_status_after(pl.col("status_old"), pl.col("eligible"), pl.col("review_reason_old")))
+        .alias("status"),
+    ).filter(pl.col("difference") != "unchanged")
+    kinds = {kind: classified.filter(pl.col("difference") == kind) for kind in ("added", "changed", "removed", "held")}
+    inserted = kinds["added"].filter(new)
+    insert_frame(
+        db_session,
+        Entitlement.__table__,  # type: ignore[arg-type]
+        inserted.select(
+            pl.lit(lg_code).alias("lg_code"),
+            pl.lit(program.code).alias("program"),
+            "household_no",
+            *COMPARED,
+            "status",
+            pl.lit(run_no).alias("run_no"),
+            pl.Series("confirmation_code", [new_confirmation_code() for _ in range(inserted.height)], pl.Utf8),
+        ),
+    )
+    recomputed = pl.concat([kinds["added"].filter(~new), kinds["changed"]])
+    for rows in (
+        recomputed.select("household_no", *COMPARED, "status"),
+        kinds["removed"].select("household_no", "status"),
+    ):
+        _update(db_session, rows.with_columns(pl.lit(program.code).alias("program"), pl.lit(run_no).alias("run_no")))
+    for entitlement in [o for o in db_session.identity_map.values() if isinstance(o, Entitlement)]:
+        if entitlement.program == program.code:
+            db_session.expire(entitlement)
+    added, changed, removed, held = (_differences(kinds[k]) for k in ("added", "changed", "removed", "held"))
     db_session.add(
         BenefitRun(
             lg_code=lg_code,

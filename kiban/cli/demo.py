@@ -40,13 +40,12 @@ from kiban.core.identity.permissions import PLATFORM, ROLES, Permission, Princip
 from kiban.core.migrate import upgrade
 from kiban.core.tenants import service as tenants
 from kiban.payments import zengin
+from kiban.payments.results import ResultSummary, import_result
 from kiban.payments.service import (
-    ResultSummary,
     approve,
     batch_lines,
     create_batch,
     customer_code,
-    import_result,
     issue_file,
 )
 from kiban.registry import snapshot

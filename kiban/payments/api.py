@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from kiban.benefits.api import masked
 from kiban.core.http.auth import require, tenant_session
 from kiban.core.identity.permissions import Permission, Principal
-from kiban.payments import progress, service
-from kiban.payments.service import ReviewedLine, Tally
+from kiban.payments import progress, reports
+from kiban.payments.reports import ReviewedLine, Tally
 
 router = APIRouter(prefix="/api/v1/payments", tags=["payments"])
 Reader = Annotated[Principal, Depends(require(Permission.WELFARE_READ))]
@@ -119,7 +119,7 @@ def _tally(t: Tally | None) -> TallyOut | None:
 @router.get("")
 def batches(request: Request, principal: Reader) -> list[BatchOut]:
     with tenant_session(request, principal) as s:
-        found = service.batches(s, actor=principal)
+        found = reports.batches(s, actor=principal)
     return [
         BatchOut(
             batch_no=b.batch_no,
@@ -187,7 +187,7 @@ def program_progress(request: Request, principal: Reader, program: str) -> Progr
 @router.get("/households/{program}/{household_no}")
 def household(request: Request, principal: Reader, program: str, household_no: str) -> list[HouseholdLineOut]:
     with tenant_session(request, principal) as s:
-        found = service.lines_of_household(s, actor=principal, program_code=program, household_no=household_no)
+        found = reports.lines_of_household(s, actor=principal, program_code=program, household_no=household_no)
     return [
         HouseholdLineOut(
             batch_no=h.batch_no,
@@ -207,7 +207,7 @@ def household(request: Request, principal: Reader, program: str, household_no: s
 @router.get("/{batch_no}")
 def lines(request: Request, principal: Reader, batch_no: int) -> BatchLinesOut:
     with tenant_session(request, principal) as s:
-        review = service.batch_review(s, actor=principal, batch_no=batch_no)
+        review = reports.batch_review(s, actor=principal, batch_no=batch_no)
     b = review.batch
     return BatchLinesOut(
         batch_no=b.batch_no,
@@ -228,7 +228,7 @@ def lines(request: Request, principal: Reader, batch_no: int) -> BatchLinesOut:
 @router.get("/{batch_no}/reconciliation")
 def reconciliation(request: Request, principal: Reader, batch_no: int) -> ReconciliationOut:
     with tenant_session(request, principal) as s:
-        found = service.reconciliation(s, actor=principal, batch_no=batch_no)
+        found = reports.reconciliation(s, actor=principal, batch_no=batch_no)
     return ReconciliationOut(
         batch_no=found.batch_no,
         program=found.program,

@@ -1,9 +1,11 @@
-"""Payment batches: made by one person, approved by another on the exact content they saw, issued once as a 全銀
-file, settled by the bank's result.
+"""Payment batches, the write path: made by one person, approved by another on the exact content they saw, issued
+once as a 全銀 file. The bank's result is imported by ``results``; the read-only pages' reports are in ``reports``.
 
 Verbs: ``create_batch`` (起票), ``batch_lines`` (what a 承認者 reviews: every line and the content hash),
 ``approve`` (承認), ``edit_line`` (a correction, which voids the approval), ``issue_file`` (the 全銀 file, once),
-``download_file`` (the stored file again, never regenerated), ``import_result`` (振込結果).
+``download_file`` (the stored file again, never regenerated). The shared steps of the domain are here too, one place
+each: the permission checks (``may``, ``may_read_batch``), the audited refusal (``refuse``), reading a batch, its
+lines and its file (``batch_of``, ``lines_of``, ``file_of``, ``line_of``) and the 顧客コード (``customer_code``).
 
 What each step guarantees (the incidents in ``docs/architecture.md``):
 
@@ -14,10 +16,7 @@ What each step guarantees (the incidents in ``docs/architecture.md``):
   one — so nobody pays a total, or a line, that nobody checked (阿武町 2022);
 * one file per batch, made once in the transaction that marks its lines sent; a second issue is refused, and so is
   a file whose bytes equal any earlier file's (垂水市 2024); the trailer's count and total must equal the approved
-  ones;
-* the bank's 振込結果 (a 全銀 file, ``zengin.parse_result``) is imported once per batch and only if it is the result
-  of the batch's own file, line by line and total by total; 振込不能 lines become ``failed`` and their households
-  need a new account (``confirm``) before a new batch.
+  ones.
 
 All of it happens in the caller's transaction, so a process killed at any point leaves either the whole step or
 none of it. Every call is authorized and audited.
@@ -36,14 +35,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from kiban.benefits.models import CONFIRMED, Entitlement
-from kiban.benefits.models import FAILED as ENTITLEMENT_FAILED
-from kiban.benefits.models import PAID as ENTITLEMENT_PAID
 from kiban.benefits.national_check import exclude_blocked
 from kiban.benefits.service import (
     BankAccount,
     checked_account,
     lock_program,
-    not_entitled,
     program_of,
     set_account,
 )
@@ -53,7 +49,7 @@ from kiban.core.db import TenantSession
 from kiban.core.errors import FieldError, InputError, NotFound, PermissionDenied
 from kiban.core.identity.permissions import Permission, Principal
 from kiban.payments import zengin
-from kiban.payments.models import FAILED, PAID, PENDING, SENT, PaymentBatch, PaymentFile, PaymentLine
+from kiban.payments.models import PENDING, SENT, PaymentBatch, PaymentFile, PaymentLine
 
 PURPOSE = "給付金の支払"
 """Purpose written on every audit entry of the payments domain."""
@@ -101,29 +97,8 @@ class IssuedFile:
     content: bytes
 
 
-@dataclass(frozen=True)
-class Failure:
-    """A 振込不能 line of a result: its household, amount and the bank's reason."""
-
-    line_no: int
-    household_no: str
-    amount: int
-    code: str
-    """振込結果コード (``zengin.RESULT_CODES``)."""
-    reason: str
-
-
-@dataclass(frozen=True)
-class ResultSummary:
-    batch_no: int
-    paid: int
-    paid_total: int
-    failed: int
-    failed_total: int
-    failures: list[Failure]
-
-
 def customer_code(batch_no: int, line_no: int) -> str:
+    """The 顧客コード1 of a line in the 全銀 file: batch number and line number (``MAX_LINES``)."""
     return f"{batch_no:04d}{line_no:06d}"
 
 
@@ -152,17 +127,18 @@ def content_hash(batch: PaymentBatch, lines: Sequence[PaymentLine]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _may(db_session: TenantSession, actor: Principal, permission: Permission, action: str) -> str:
+def may(db_session: TenantSession, actor: Principal, permission: Permission, action: str) -> str:
+    """``authorize`` for the payments domain (its ``PURPOSE``): the tenant's ``lg_code``, or ``PermissionDenied``."""
     return authorize(db_session, actor=actor, permission=permission, action=action, purpose=PURPOSE)
 
 
-def _may_read_batch(db_session: TenantSession, actor: Principal, action: str) -> str:
+def may_read_batch(db_session: TenantSession, actor: Principal, action: str) -> str:
     """A batch's lines are read by the 承認者 (``PAYMENT_APPROVE``) or the 起票者 (``PAYMENT_MAKE``)."""
     permission = Permission.PAYMENT_APPROVE if actor.can(Permission.PAYMENT_APPROVE) else Permission.PAYMENT_MAKE
-    return _may(db_session, actor, permission, action)
+    return may(db_session, actor, permission, action)
 
 
-def _refuse(
+def refuse(
     db_session: TenantSession, actor: Principal, action: str, batch_no: int, fix: str | FieldError, **detail: Any
 ) -> InputError:
     """A refusal about one batch: audited (in a transaction that survives the caller's rollback), then raised; a
@@ -173,7 +149,8 @@ def _refuse(
     return InputError(fix if isinstance(fix, FieldError) else FieldError("支払バッチ", str(batch_no), fix))
 
 
-def _batch(db_session: TenantSession, batch_no: int, *, lock: bool) -> PaymentBatch:
+def batch_of(db_session: TenantSession, batch_no: int, *, lock: bool) -> PaymentBatch:
+    """The batch, read afresh (locked for update with ``lock``); ``NotFound`` if there is none."""
     query = select(PaymentBatch).where(PaymentBatch.batch_no == batch_no)
     if lock:
         query = query.with_for_update()
@@ -183,16 +160,19 @@ def _batch(db_session: TenantSession, batch_no: int, *, lock: bool) -> PaymentBa
     return found
 
 
-def _lines(db_session: TenantSession, batch_no: int) -> list[PaymentLine]:
+def lines_of(db_session: TenantSession, batch_no: int) -> list[PaymentLine]:
+    """Every line of the batch, read afresh, in line order."""
     query = select(PaymentLine).where(PaymentLine.batch_no == batch_no).order_by(PaymentLine.line_no)
     return list(db_session.scalars(query.execution_options(populate_existing=True)))
 
 
-def _file(db_session: TenantSession, batch_no: int) -> PaymentFile | None:
+def file_of(db_session: TenantSession, batch_no: int) -> PaymentFile | None:
+    """The batch's issued 全銀 file; ``None`` until issued."""
     return db_session.scalar(select(PaymentFile).where(PaymentFile.batch_no == batch_no))
 
 
-def _line_of(x: PaymentLine) -> Line:
+def line_of(x: PaymentLine) -> Line:
+    """The line as plain data (no session attached)."""
     return Line(
         x.line_no,
         x.household_no,
@@ -212,7 +192,7 @@ def _view(batch: PaymentBatch, lines: Sequence[PaymentLine], issued: PaymentFile
         program=batch.program,
         maker=batch.maker,
         transfer_date=batch.transfer_date,
-        lines=[_line_of(x) for x in lines],
+        lines=[line_of(x) for x in lines],
         count=len(lines),
         total=sum(x.amount for x in lines),
         content_hash=content_hash(batch, lines),
@@ -249,7 +229,7 @@ def create_batch(
     ``max_lines``, by 世帯番号), each line paying exactly the entitlement's amount; a household another municipality
     pays, or some entitled person of which the national duplicate check has not seen, is left out and put on review
     (``national_check.exclude_blocked``: fail-closed). Needs ``PAYMENT_MAKE``; audited."""
-    lg_code = _may(db_session, actor, Permission.PAYMENT_MAKE, "payments.batch.create")
+    lg_code = may(db_session, actor, Permission.PAYMENT_MAKE, "payments.batch.create")
     program = program_of(program_code)
     if not is_bank_business_day(transfer_date):
         raise InputError(FieldError("振込指定日", transfer_date.isoformat(), "銀行営業日を指定してください。"))
@@ -341,9 +321,9 @@ def create_batch(
 def batch_lines(db_session: TenantSession, *, actor: Principal, batch_no: int) -> BatchView:
     """Every line of the batch and the hash a 承認者 approves. Needs ``PAYMENT_APPROVE`` or ``PAYMENT_MAKE``;
     audited."""
-    _may_read_batch(db_session, actor, "payments.batch.read")
-    batch = _batch(db_session, batch_no, lock=False)
-    view = _view(batch, _lines(db_session, batch_no), _file(db_session, batch_no))
+    may_read_batch(db_session, actor, "payments.batch.read")
+    batch = batch_of(db_session, batch_no, lock=False)
+    view = _view(batch, lines_of(db_session, batch_no), file_of(db_session, batch_no))
     record(
         db_session,
         actor=actor,
@@ -359,8 +339,8 @@ def approve(db_session: TenantSession, *, actor: Principal, batch_no: int, seen_
     """The 承認者 approves the content whose hash they were shown (``batch_lines``). Refused (and audited) when the
     承認者 is the 起票者, when the lines changed since (the hash differs), or when the file was already issued.
     Needs ``PAYMENT_APPROVE``."""
-    _may(db_session, actor, Permission.PAYMENT_APPROVE, "payments.batch.approve")
-    batch = _batch(db_session, batch_no, lock=True)
+    may(db_session, actor, Permission.PAYMENT_APPROVE, "payments.batch.approve")
+    batch = batch_of(db_session, batch_no, lock=True)
     action = "payments.batch.approve"
     if actor.user_id == batch.maker:
         record_refusal(
@@ -375,19 +355,19 @@ def approve(db_session: TenantSession, *, actor: Principal, batch_no: int, seen_
             f"支払バッチ {batch_no} は {batch.maker} が作成したため、同じ職員は承認できません。"
             "別の支払承認者が明細を確認して承認してください。"
         )
-    issued = _file(db_session, batch_no)
+    issued = file_of(db_session, batch_no)
     if issued is not None:
-        raise _refuse(
+        raise refuse(
             db_session,
             actor,
             action,
             batch_no,
             "全銀ファイルを発行済みのため、承認し直すことはできません。",
         )
-    lines = _lines(db_session, batch_no)
+    lines = lines_of(db_session, batch_no)
     current = content_hash(batch, lines)
     if seen_hash != current or batch.content_hash != current:
-        raise _refuse(
+        raise refuse(
             db_session,
             actor,
             action,
@@ -423,19 +403,19 @@ def edit_line(
 ) -> BatchView:
     """Correct a line's account before the file is issued (the entitlement's account too). The content hash changes
     and any approval is voided: the batch must be approved again. Needs ``PAYMENT_MAKE``; audited."""
-    _may(db_session, actor, Permission.PAYMENT_MAKE, "payments.line.edit")
+    may(db_session, actor, Permission.PAYMENT_MAKE, "payments.line.edit")
     given = checked_account(account)
-    batch = _batch(db_session, batch_no, lock=True)
+    batch = batch_of(db_session, batch_no, lock=True)
     action = "payments.line.edit"
-    if _file(db_session, batch_no) is not None:
-        raise _refuse(
+    if file_of(db_session, batch_no) is not None:
+        raise refuse(
             db_session,
             actor,
             action,
             batch_no,
             "全銀ファイルを発行済みのため明細は直せません。振込不能の結果を取り込んでから口座を確認し直してください。",
         )
-    lines = _lines(db_session, batch_no)
+    lines = lines_of(db_session, batch_no)
     line = next((x for x in lines if x.line_no == line_no), None)
     if line is None:
         raise NotFound(f"支払バッチ {batch_no} に明細 {line_no} はありません。明細番号を確認してください。")
@@ -470,12 +450,12 @@ def issue_file(db_session: TenantSession, *, actor: Principal, batch_no: int, se
     """The batch's 全銀 総合振込 file, made once: only for an approved batch whose content is still what was approved;
     stored with its SHA-256 and its lines marked sent in the caller's transaction. A second issue, or a file
     identical to an earlier one, is refused. Needs ``PAYMENT_MAKE``; audited."""
-    _may(db_session, actor, Permission.PAYMENT_MAKE, "payments.file.issue")
+    may(db_session, actor, Permission.PAYMENT_MAKE, "payments.file.issue")
     action = "payments.file.issue"
-    batch = _batch(db_session, batch_no, lock=True)
-    issued = _file(db_session, batch_no)
+    batch = batch_of(db_session, batch_no, lock=True)
+    issued = file_of(db_session, batch_no)
     if issued is not None:
-        raise _refuse(
+        raise refuse(
             db_session,
             actor,
             action,
@@ -484,17 +464,17 @@ def issue_file(db_session: TenantSession, *, actor: Principal, batch_no: int, se
             "再送が必要なときは保存済みのファイルをダウンロードしてください（作り直しはできません）。",
         )
     if batch.approved_hash is None:
-        raise _refuse(
+        raise refuse(
             db_session,
             actor,
             action,
             batch_no,
             "承認されていません。支払承認者に明細の確認と承認を依頼してください。",
         )
-    lines = _lines(db_session, batch_no)
+    lines = lines_of(db_session, batch_no)
     current = content_hash(batch, lines)
     if current != batch.approved_hash or batch.content_hash != batch.approved_hash:
-        raise _refuse(
+        raise refuse(
             db_session,
             actor,
             action,
@@ -507,7 +487,7 @@ def issue_file(db_session: TenantSession, *, actor: Principal, batch_no: int, se
         raise RuntimeError(f"batch {batch_no} has lines already sent without a file")
     wrong = _amounts_differ(db_session, batch_no)
     if wrong:
-        raise _refuse(
+        raise refuse(
             db_session,
             actor,
             action,
@@ -530,7 +510,7 @@ def issue_file(db_session: TenantSession, *, actor: Principal, batch_no: int, se
     made = zengin.build(sender, transfers, batch.transfer_date)
     earlier = db_session.scalar(select(PaymentFile.batch_no).where(PaymentFile.sha256 == made.sha256))
     if earlier is not None:
-        raise _refuse(
+        raise refuse(
             db_session,
             actor,
             action,
@@ -545,7 +525,7 @@ def issue_file(db_session: TenantSession, *, actor: Principal, batch_no: int, se
     expected = [(customer_code(batch_no, x.line_no), x.amount, x.account_number) for x in lines]
     written = [(p.customer_code, p.amount, p.account_number) for p in parsed.lines]
     if (parsed.count, parsed.total) != (len(lines), batch.approved_total) or written != expected:
-        raise _refuse(
+        raise refuse(
             db_session,
             actor,
             action,
@@ -595,8 +575,8 @@ def issue_file(db_session: TenantSession, *, actor: Principal, batch_no: int, se
 
 def download_file(db_session: TenantSession, *, actor: Principal, batch_no: int) -> IssuedFile:
     """The stored file of the batch, byte for byte as issued. Needs ``PAYMENT_MAKE``; audited."""
-    _may(db_session, actor, Permission.PAYMENT_MAKE, "payments.file.download")
-    issued = _file(db_session, batch_no)
+    may(db_session, actor, Permission.PAYMENT_MAKE, "payments.file.download")
+    issued = file_of(db_session, batch_no)
     if issued is None:
         raise NotFound(f"支払バッチ {batch_no} の全銀ファイルはまだ発行されていません。")
     record(
@@ -608,342 +588,3 @@ def download_file(db_session: TenantSession, *, actor: Principal, batch_no: int)
         detail={"sha256": issued.sha256},
     )
     return IssuedFile(batch_no, issued.sha256, issued.line_count, issued.total, issued.content)
-
-
-def _paid_to(line: zengin.ParsedLine) -> tuple[int, str, str, str, str]:
-    return line.amount, line.bank_code, line.branch_code, line.account_type, line.account_number
-
-
-def _result_errors(issued: zengin.Parsed, result: zengin.ParsedResult, batch_no: int) -> list[FieldError]:
-    """Why ``result`` is not the bank's result of the issued file (empty when it is): the same 委託者 and 振込指定日,
-    exactly the issued lines by 顧客コード, each with the amount and account sent; the trailer's count and total equal
-    to the issued file's."""
-    errors: list[FieldError] = []
-    if (result.client_code, result.transfer_date) != (issued.client_code, issued.transfer_date):
-        errors.append(
-            FieldError(
-                "ヘッダー（委託者コード・振込指定日）",
-                f"{result.client_code}・{result.transfer_date}",
-                f"発行したファイルは {issued.client_code}・{issued.transfer_date} です。",
-            )
-        )
-    sent = {x.customer_code: x for x in issued.lines}
-    returned = {x.line.customer_code: x.line for x in result.lines}
-    others = sorted({c[:4] for c in returned if c not in sent})
-    if others:
-        errors.append(
-            FieldError(
-                "顧客コード",
-                "、".join(others),
-                f"支払バッチ {batch_no} の振込結果ではありません（顧客コードの先頭4桁が支払バッチ番号です）。",
-            )
-        )
-    missing = [c for c in sent if c not in returned]
-    if missing or len(returned) != len(result.lines):
-        errors.append(
-            FieldError(
-                "データレコード",
-                f"{len(result.lines)}件",
-                f"発行したファイルの{len(sent)}件の明細それぞれに結果が1件ずつ必要です（不足 {len(missing)}件）。",
-            )
-        )
-    changed = [c for c, line in returned.items() if c in sent and _paid_to(line) != _paid_to(sent[c])]
-    if changed:
-        errors.append(FieldError("振込金額・口座", "、".join(changed[:5]), "発行したファイルの明細と一致しません。"))
-    if (result.count, result.total) != (issued.count, issued.total):
-        errors.append(
-            FieldError(
-                "トレーラーの合計",
-                f"{result.count}件 {result.total:,}円",
-                f"発行したファイルは {issued.count}件 {issued.total:,}円です。",
-            )
-        )
-    return errors
-
-
-def import_result(db_session: TenantSession, *, actor: Principal, batch_no: int, content: bytes) -> ResultSummary:
-    """The bank's 振込結果 of the batch's issued file (``zengin.parse_result``), all or nothing: it must be the result
-    of exactly that file (委託者, 振込指定日, every line by 顧客コード with its amount and account, the trailer's count
-    and total) and the first one imported for the batch. 0 振込済 → the line and the entitlement are paid; any other
-    code (振込不能) → the line is failed and the entitlement goes back to ``failed`` without an account (a new account
-    must be confirmed before it is batched again). Needs ``PAYMENT_MAKE``; audited with every failed line's code."""
-    lg_code = _may(db_session, actor, Permission.PAYMENT_MAKE, "payments.result.import")
-    action = "payments.result.import"
-    batch = _batch(db_session, batch_no, lock=True)
-    lock_program(db_session, lg_code, batch.program)
-    issued = _file(db_session, batch_no)
-    if issued is None:
-        raise _refuse(db_session, actor, action, batch_no, "全銀ファイルを発行していないバッチです。")
-    try:
-        result = zengin.parse_result(content)
-        errors = _result_errors(zengin.parse(issued.content), result, batch_no)
-    except InputError as exc:
-        errors = list(exc.errors)
-    if errors:
-        detail = {"problems": [e.field for e in errors], "sha256": hashlib.sha256(content).hexdigest()}
-        record_refusal(
-            db_session, actor=actor, action=action, purpose=PURPOSE, subject=f"batch:{batch_no}", detail=detail
-        )
-        raise InputError(*errors)
-    lines = {customer_code(batch_no, x.line_no): x for x in _lines(db_session, batch_no)}
-    settled = [x for x in lines.values() if x.status != SENT]
-    if settled:
-        raise _refuse(
-            db_session,
-            actor,
-            action,
-            batch_no,
-            FieldError(
-                "振込結果",
-                f"{len(settled)}件取込済み",
-                f"支払バッチ {batch_no} の振込結果は取り込み済みです。同じ結果を二度取り込むことはできません。",
-            ),
-        )
-    failures: list[Failure] = []
-    for outcome in result.lines:
-        line = lines[outcome.line.customer_code]
-        entitlement = db_session.get(Entitlement, (lg_code, line.program, line.household_no))
-        if entitlement is None:  # the foreign key makes this impossible
-            raise RuntimeError(f"line {batch_no}/{line.line_no} has no entitlement")
-        if outcome.paid:
-            line.status, entitlement.status = PAID, ENTITLEMENT_PAID
-            continue
-        line.status, entitlement.status, entitlement.batch_no = FAILED, ENTITLEMENT_FAILED, None
-        set_account(entitlement, None)
-        failures.append(Failure(line.line_no, line.household_no, line.amount, outcome.code, outcome.reason))
-    db_session.flush()
-    summary = ResultSummary(
-        batch_no, result.paid_count, result.paid_total, result.failed_count, result.failed_total, failures
-    )
-    record(
-        db_session,
-        actor=actor,
-        action=action,
-        purpose=PURPOSE,
-        subject=f"batch:{batch_no}",
-        detail={
-            "paid": summary.paid,
-            "paid_total": summary.paid_total,
-            "failed": summary.failed,
-            "failed_total": summary.failed_total,
-            "failed_lines": [[x.line_no, x.code] for x in failures],
-            "sha256": hashlib.sha256(content).hexdigest(),
-        },
-    )
-    return summary
-
-
-BATCH_STAGES = {
-    "awaiting_approval": "承認待ち",
-    "approved": "承認済み（全銀ファイル発行待ち）",
-    "issued": "発行済み（振込結果待ち）",
-    "settled": "振込結果取込済み",
-}
-
-
-@dataclass(frozen=True)
-class BatchSummary:
-    """A batch in the list: who made and approved it, its totals, and how far its lines went (no account)."""
-
-    batch_no: int
-    program: str
-    maker: str
-    created_at: datetime
-    transfer_date: date
-    line_count: int
-    total: int
-    approved_by: str | None
-    issued_at: datetime | None
-    lines_by_status: dict[str, int]
-    """pending / sent / paid / failed → number of lines."""
-
-    @property
-    def stage(self) -> str:
-        """A key of ``BATCH_STAGES``."""
-        if self.issued_at is not None:
-            done = self.lines_by_status.get(PAID, 0) + self.lines_by_status.get(FAILED, 0)
-            return "settled" if done == self.line_count else "issued"
-        return "approved" if self.approved_by is not None else "awaiting_approval"
-
-
-@dataclass(frozen=True)
-class ReviewedLine:
-    """A line as the 承認者 sees it, beside the entitlement it pays."""
-
-    line: Line
-    recipient_no: str
-    """宛名番号 of the 受給権者."""
-    entitlement_amount: int
-    entitlement_status: str
-
-
-@dataclass(frozen=True)
-class BatchReview:
-    batch: BatchView
-    lines: list[ReviewedLine]
-    entitlement_total: int
-    issued_at: datetime | None
-    issued_by: str | None
-
-
-@dataclass(frozen=True)
-class Tally:
-    count: int
-    amount: int
-
-
-@dataclass(frozen=True)
-class Reconciliation:
-    """A batch's totals as approved, as written in its file's trailer, and as the bank settled them."""
-
-    batch_no: int
-    program: str
-    approved: Tally | None
-    """``None`` until approved."""
-    trailer: Tally | None
-    """Read back from the stored file's trailer record; ``None`` until issued."""
-    by_status: dict[str, Tally]
-    """pending / sent / paid / failed."""
-    failed_lines: list[ReviewedLine]
-
-    @property
-    def balanced(self) -> bool:
-        """The trailer equals the approval, and every line is accounted for (paid, failed or still at the bank)."""
-        lines = Tally(sum(t.count for t in self.by_status.values()), sum(t.amount for t in self.by_status.values()))
-        return self.approved is not None and self.trailer == self.approved == lines
-
-
-def batches(db_session: TenantSession, *, actor: Principal) -> list[BatchSummary]:
-    """Every batch, latest first, with its stage (counts and totals only: no account, no household). Needs
-    ``WELFARE_READ`` (held by 給付担当, 起票者 and 承認者); audited."""
-    _may(db_session, actor, Permission.WELFARE_READ, "payments.batch.list")
-    issued = {no: at for no, at in db_session.execute(select(PaymentFile.batch_no, PaymentFile.issued_at))}
-    statuses: dict[int, dict[str, int]] = {}
-    grouped = select(PaymentLine.batch_no, PaymentLine.status, func.count()).group_by(
-        PaymentLine.batch_no, PaymentLine.status
-    )
-    for batch_no, status, count in db_session.execute(grouped):
-        statuses.setdefault(batch_no, {})[status] = count
-    found = [
-        BatchSummary(
-            b.batch_no,
-            b.program,
-            b.maker,
-            b.created_at,
-            b.transfer_date,
-            b.line_count,
-            b.total,
-            b.approved_by,
-            issued.get(b.batch_no),
-            statuses.get(b.batch_no, {}),
-        )
-        for b in db_session.scalars(select(PaymentBatch).order_by(PaymentBatch.batch_no.desc()))
-    ]
-    record(db_session, actor=actor, action="payments.batch.list", purpose=PURPOSE, detail={"count": len(found)})
-    return found
-
-
-def _reviewed(db_session: TenantSession, batch_no: int, lines: Sequence[Line]) -> list[ReviewedLine]:
-    """``lines`` of the batch, each beside its entitlement (one joined query, plain rows)."""
-    query = select(PaymentLine.line_no, Entitlement.recipient_no, Entitlement.amount, Entitlement.status).join(
-        Entitlement,
-        (Entitlement.lg_code == PaymentLine.lg_code)
-        & (Entitlement.program == PaymentLine.program)
-        & (Entitlement.household_no == PaymentLine.household_no),
-    )
-    rows = db_session.execute(query.where(PaymentLine.batch_no == batch_no))
-    entitlements = {no: (recipient, amount, status) for no, recipient, amount, status in rows}
-    return [ReviewedLine(x, *entitlements[x.line_no]) for x in lines]
-
-
-def batch_review(db_session: TenantSession, *, actor: Principal, batch_no: int) -> BatchReview:
-    """``batch_lines`` (same permission and audit) with each line's entitlement beside it and the file's issue."""
-    view = batch_lines(db_session, actor=actor, batch_no=batch_no)
-    reviewed = _reviewed(db_session, batch_no, view.lines)
-    issued = _file(db_session, batch_no)
-    return BatchReview(
-        view,
-        reviewed,
-        sum(r.entitlement_amount for r in reviewed),
-        issued.issued_at if issued else None,
-        issued.issued_by if issued else None,
-    )
-
-
-def reconciliation(db_session: TenantSession, *, actor: Principal, batch_no: int) -> Reconciliation:
-    """The batch's approved total, its file's trailer (parsed from the stored bytes), and its lines by status, with
-    the 振込不能 lines and their entitlements now. Needs ``PAYMENT_APPROVE`` or ``PAYMENT_MAKE``; audited."""
-    _may_read_batch(db_session, actor, "payments.reconciliation.read")
-    batch = _batch(db_session, batch_no, lock=False)
-    grouped = (
-        select(PaymentLine.status, func.count(), func.coalesce(func.sum(PaymentLine.amount), 0))
-        .where(PaymentLine.batch_no == batch_no)
-        .group_by(PaymentLine.status)
-    )
-    counted = {status: Tally(count, int(amount)) for status, count, amount in db_session.execute(grouped)}
-    by_status = {status: counted.get(status, Tally(0, 0)) for status in (PENDING, SENT, PAID, FAILED)}
-    failed_query = select(PaymentLine).where(PaymentLine.batch_no == batch_no, PaymentLine.status == FAILED)
-    failed_lines = [_line_of(x) for x in db_session.scalars(failed_query.order_by(PaymentLine.line_no))]
-    issued = _file(db_session, batch_no)
-    trailer = None
-    if issued is not None:
-        parsed = zengin.parse(issued.content)
-        trailer = Tally(parsed.count, parsed.total)
-    approved = Tally(batch.line_count, batch.approved_total) if batch.approved_total is not None else None
-    failed = _reviewed(db_session, batch_no, failed_lines)
-    record(
-        db_session,
-        actor=actor,
-        action="payments.reconciliation.read",
-        purpose=PURPOSE,
-        subject=f"batch:{batch_no}",
-        detail={status: t.count for status, t in by_status.items()},
-    )
-    return Reconciliation(batch_no, batch.program, approved, trailer, by_status, failed)
-
-
-@dataclass(frozen=True)
-class HouseholdLine:
-    """A line that paid (or tried to pay) a household, with its batch."""
-
-    batch_no: int
-    transfer_date: date
-    issued: bool
-    line: Line
-
-
-def lines_of_household(
-    db_session: TenantSession, *, actor: Principal, program_code: str, household_no: str
-) -> list[HouseholdLine]:
-    """Every line of the program for the household, oldest batch first: its payment history (a 振込不能 line, then
-    the line of the next batch); ``NotFound`` if the household has no entitlement. Needs ``WELFARE_READ``; audited
-    with the 世帯番号 as subject."""
-    lg_code = _may(db_session, actor, Permission.WELFARE_READ, "payments.household.read")
-    program = program_of(program_code)
-    if db_session.get(Entitlement, (lg_code, program.code, household_no)) is None:
-        raise not_entitled(program, household_no)
-    query = (
-        select(PaymentLine, PaymentBatch.transfer_date, PaymentFile.batch_no)
-        .join(
-            PaymentBatch,
-            (PaymentBatch.lg_code == PaymentLine.lg_code) & (PaymentBatch.batch_no == PaymentLine.batch_no),
-        )
-        .outerjoin(
-            PaymentFile, (PaymentFile.lg_code == PaymentLine.lg_code) & (PaymentFile.batch_no == PaymentLine.batch_no)
-        )
-        .where(PaymentLine.program == program.code, PaymentLine.household_no == household_no)
-        .order_by(PaymentLine.batch_no)
-    )
-    found = [
-        HouseholdLine(line.batch_no, transfer_date, issued is not None, _line_of(line))
-        for line, transfer_date, issued in db_session.execute(query)
-    ]
-    record(
-        db_session,
-        actor=actor,
-        action="payments.household.read",
-        purpose=PURPOSE,
-        subject=household_no,
-        detail={"program": program.code, "lines": len(found)},
-    )
-    return found

@@ -28,8 +28,9 @@ from kiban.core.http.auth import require, tenant_session
 from kiban.core.http.runtime import NavItem
 from kiban.core.http.templates import render
 from kiban.core.identity.permissions import Permission, Principal
-from kiban.payments import progress, service, zengin
-from kiban.payments.service import BATCH_STAGES, Line
+from kiban.payments import progress, reports, results, service, zengin
+from kiban.payments.reports import BATCH_STAGES
+from kiban.payments.service import Line
 
 router = APIRouter(prefix="/payments", include_in_schema=False)
 NAV = [NavItem("給付金の支払", "/payments", Permission.WELFARE_READ)]
@@ -57,7 +58,7 @@ def _bank_names(lines: Iterable[Line]) -> dict[tuple[str, str], banks.BankBranch
 
 def _list_page(request: Request, principal: Principal, **extra: object) -> Response:
     with tenant_session(request, principal) as s:
-        found = service.batches(s, actor=principal)
+        found = reports.batches(s, actor=principal)
     form = {"program": request.query_params.get("program", ""), "transfer_date": ""}
     context: dict[str, object] = {
         "batches": found,
@@ -135,7 +136,7 @@ def _batch_page(
     request: Request, principal: Principal, batch_no: int, *, status_code: int = 200, **extra: object
 ) -> Response:
     with tenant_session(request, principal) as s:
-        review = service.batch_review(s, actor=principal, batch_no=batch_no)
+        review = reports.batch_review(s, actor=principal, batch_no=batch_no)
     context: dict[str, object] = {
         "review": review,
         "b": review.batch,
@@ -158,7 +159,7 @@ def _batch_page(
 @router.get("/households/{program}/{household_no}")
 def household(request: Request, principal: Reader, program: str, household_no: str) -> Response:
     with tenant_session(request, principal) as s:
-        found = service.lines_of_household(s, actor=principal, program_code=program, household_no=household_no)
+        found = reports.lines_of_household(s, actor=principal, program_code=program, household_no=household_no)
     context = {
         "program": PROGRAMS[program],
         "household_no": household_no,
@@ -258,7 +259,7 @@ def result(request: Request, principal: Maker, batch_no: int, file: Annotated[Up
     content = file.file.read()
     try:
         with tenant_session(request, principal) as s:
-            summary = service.import_result(s, actor=principal, batch_no=batch_no, content=content)
+            summary = results.import_result(s, actor=principal, batch_no=batch_no, content=content)
     except InputError as exc:
         return _batch_page(request, principal, batch_no, status_code=422, errors=exc.errors)
     reasons = {f.line_no: f"{f.code}：{f.reason}" for f in summary.failures}
@@ -269,7 +270,7 @@ def _reconciliation_page(
     request: Request, principal: Principal, batch_no: int, *, reasons: dict[int, str], imported: bool
 ) -> Response:
     with tenant_session(request, principal) as s:
-        found = service.reconciliation(s, actor=principal, batch_no=batch_no)
+        found = reports.reconciliation(s, actor=principal, batch_no=batch_no)
     context = {
         "r": found,
         "program": PROGRAMS[found.program],

@@ -19,6 +19,7 @@ from kiban.core.identifiers import find_my_number_candidates
 from kiban.core.identity.permissions import Role, permissions_of
 from kiban.payments import zengin
 from kiban.payments.models import PaymentFile, PaymentLine
+from kiban.payments.results import import_result
 from kiban.payments.service import (
     PURPOSE,
     approve,
@@ -27,7 +28,6 @@ from kiban.payments.service import (
     customer_code,
     download_file,
     edit_line,
-    import_result,
     issue_file,
 )
 from kiban.payments.zengin import Sender, Transfer, ZenginFile, parse

@@ -15,7 +15,8 @@ from sqlalchemy import event, text
 from kiban.core.db import Database
 from kiban.core.identity.permissions import Role
 from kiban.payments.progress import STAGES, program_progress, stage_households
-from kiban.payments.service import approve, batch_lines, create_batch, customer_code, import_result, issue_file
+from kiban.payments.results import import_result
+from kiban.payments.service import approve, batch_lines, create_batch, customer_code, issue_file
 from kiban.payments.zengin import bank_result
 
 from benefit_town import (

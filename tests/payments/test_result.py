@@ -13,11 +13,11 @@ from kiban.benefits.service import confirm
 from kiban.core.audit.service import entries
 from kiban.core.errors import InputError
 from kiban.payments.models import PaymentLine
+from kiban.payments.results import import_result
 from kiban.payments.service import (
     create_batch,
     customer_code,
     download_file,
-    import_result,
 )
 from kiban.payments.zengin import RESULT_CODES, Account, Transfer, bank_result, build, parse
 
