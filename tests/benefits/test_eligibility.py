@@ -96,3 +96,25 @@ def test_a_synthetic_town_from_registry_to_entitlements() -> None:
     assert paid_70k == exempt_households
     assert (result["amount"] == result["base_amount"] + result["child_addition"]).all()
     assert result["household_no"].is_unique().all()
+
+
+def test_the_recipient_is_the_head_else_the_lowest_resident_number() -> None:
+    """受給権者 is the 世帯主 wherever the row stands; with no 世帯主 recorded (or, by a register error, two) the lowest
+    宛名番号 of them; one row per household, ordered by 世帯番号."""
+    program = PROGRAMS["special_cash_2020"]
+    town = [
+        resident("30", "z", "子", date(2010, 1, 1)),
+        resident("40", "z", "世帯主", date(1980, 1, 1)),
+        resident("12", "y", "妻", date(1980, 1, 1)),
+        resident("11", "y", "子", date(2010, 1, 1)),
+        resident("22", "x", "世帯主", date(1980, 1, 1)),
+        resident("21", "x", "世帯主", date(1981, 1, 1)),
+    ]
+    frame = entitlements(
+        pl.DataFrame(town).sample(fraction=1.0, shuffle=True, seed=7), program, national_parameters(program)
+    )
+    assert frame.select("household_no", "recipient_no", "members").rows() == [
+        ("x", "21", 2),
+        ("y", "11", 2),
+        ("z", "40", 2),
+    ]
