@@ -299,11 +299,18 @@ def disagreements(frame: pl.DataFrame, households: pl.DataFrame) -> None:
     born_on_new_year = ((birth.dt.month() == 1) & (birth.dt.day() == 1)).any().over("household")
     elderly = pl.col("is_dependant") & (pl.col("age_at_year_end") >= 70) & ~pl.col("parent_of_claimant")
     elderly_not_parent = elderly.any().over("household")
+    after_credits = pl.col("income_levy_after_credits_municipal") + pl.col("income_levy_after_credits_prefectural")
+    before_flat = pl.col("income_levy_before_flat_reduction_municipal") + pl.col(
+        "income_levy_before_flat_reduction_prefectural"
+    )
+    reduced = ~pl.col("income_levy_exempt") & (before_flat < after_credits)
     cause = (
         pl.when(levy_diff.abs() < 0.5)
         .then(pl.lit("agree"))
         .when(pl.col("income_levy_exempt") & (pl.col("of_住民税所得割") > 0))
         .then(pl.lit("所得割の非課税限度額 (地方税法附則第3条の3) not modelled"))
+        .when(reduced)
+        .then(pl.lit("所得割の減額 just above the 非課税限度額 (附則第3条の3第2項・第5項) not modelled"))
         .when(pl.col("income_adjustment_children") > 0)
         .then(pl.lit("所得金額調整控除 (給与850万円超, 子・特別障害者; 措置法第41条の3の11) not modelled"))
         .when((pl.col("total_income") - pl.col("of_所得")).abs() >= 0.5)

@@ -5,9 +5,18 @@ program (the 定額減税 調整給付) reads instead each person's 定額減税
 (``kiban.tax.assessment.flat_tax_cut_figures`` over the assessment population on 1 January).
 
 A resident with no stored assessment of that 年度 (e.g. a 転入 after 1 January, assessed by the former municipality)
-has no 課税区分: the rules make the household ``needs_review``. Whether a person is supported by a taxed relative
-(``supported_by_taxed_relative``) is not yet derived from the records and is read as ``False``: staff exclude such
-households on review (内閣府 制度要綱: 課税されている他の親族等の扶養を受けている者のみで構成される世帯は対象外).
+has no 課税区分: the rules make the household ``needs_review``.
+
+A household made only of people supported by a taxed relative is not paid (「住民税課税者の扶養親族等のみからなる世帯
+は対象外」, e.g. 米原市「電力・ガス・食料品等価格高騰緊急支援給付金について」
+https://www.city.maibara.lg.jp/kinkyu/kansensho/kojinsetaisien/18441.html; the 低所得世帯支援枠 制度要綱 excludes
+「住民税が課税されている他の親族等の扶養を受けている者のみで構成される世帯」 alike). A person is
+``supported_by_taxed_relative`` when the 年度's assessment population has them as their claimant's 同一生計配偶者 or
+扶養親族 (``kiban.tax.assessment.dependant_claims``) and the claimant's stored 課税区分 is not 非課税 (均等割のみ課税
+or 課税). Claims are those the assessment knows (``kiban.tax.inputs``: the household head on 1 January claims the
+relatives of the household), so the exclusion bites where the household changed before the base date (世帯分離,
+転居). A claimant in another municipality (a student supported by parents elsewhere) is not in these records: staff
+still exclude such households on review.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import polars as pl
 from sqlalchemy import select
 
 from kiban.benefits.programs import Program, Unit
+from kiban.benefits.rules import EXEMPT
 from kiban.core.audit.service import record
 from kiban.core.db import TenantSession
 from kiban.core.errors import FieldError, InputError
@@ -27,7 +37,7 @@ from kiban.core.params.service import values_on
 from kiban.registry import snapshot
 from kiban.tax.access import PURPOSE as TAX_PURPOSE
 from kiban.tax.access import may_read as may_read_tax
-from kiban.tax.assessment import FLAT_TAX_CUT_YEAR, flat_tax_cut_figures
+from kiban.tax.assessment import DEPENDANT_FLAGS, FLAT_TAX_CUT_YEAR, dependant_claims, flat_tax_cut_figures
 from kiban.tax.models import Assessment
 from kiban.tax.service import population_of as tax_population_of
 
@@ -51,8 +61,9 @@ def _tax_statuses(db_session: TenantSession, fiscal_year: int | None, column: st
 
 
 def population_of(db_session: TenantSession, *, actor: Principal, program: Program) -> Population:
-    """The residents on ``program.base_date`` with their 課税区分, and the parameters on that date. Reads the
-    registry snapshot (``REGISTRY_READ``, audited there) and the tax assessments (``TAX_READ``, audited)."""
+    """The residents on ``program.base_date`` with their 課税区分 and whether a taxed relative supports them (see the
+    module docstring), and the parameters on that date. Reads the registry snapshot (``REGISTRY_READ``, audited
+    there) and the tax assessments and declarations (``TAX_READ``, audited)."""
     if program.unit == Unit.PERSON:
         return _tax_figures(db_session, actor=actor, program=program)
     residents = snapshot.residents(db_session, actor=actor, on=program.base_date)
@@ -69,13 +80,41 @@ def population_of(db_session: TenantSession, *, actor: Principal, program: Progr
             purpose=TAX_PURPOSE,
             detail={"program": program.code, "fiscal_years": years, "count": current.height + previous.height},
         )
+    supported = _supported_by_taxed_relative(db_session, actor=actor, program=program, statuses=current)
     frame = (
         residents.select("person_no", "household_no", "relationship", "birth_date")
         .join(current, on="person_no", how="left")
         .join(previous, on="person_no", how="left")
-        .with_columns(pl.lit(value=False).alias("supported_by_taxed_relative"))
+        .with_columns(pl.col("person_no").is_in(supported["person_no"].implode()).alias("supported_by_taxed_relative"))
     )
     return Population(frame, values_on(db_session, program.base_date))
+
+
+def _supported_by_taxed_relative(
+    db_session: TenantSession, *, actor: Principal, program: Program, statuses: pl.DataFrame
+) -> pl.DataFrame:
+    """``person_no`` of everyone assessed for the program's 年度 as the 同一生計配偶者 or 扶養親族 of a claimant whose
+    課税区分 there (``statuses``) is not 非課税; none for a program without a 年度. Reads the 年度's declarations and
+    the registry snapshot on 1 January (``TAX_READ``, audited; the snapshot audits itself)."""
+    fiscal_year = program.tax_fiscal_year
+    if fiscal_year is None:
+        return pl.DataFrame(schema={"person_no": pl.Utf8()})
+    assessed = tax_population_of(db_session, actor=actor, fiscal_year=fiscal_year)
+    claims = dependant_claims(assessed.inputs, fiscal_year=fiscal_year, parameters=assessed.parameters)
+    taxed_claimants = statuses.filter(pl.col("tax_status") != EXEMPT).select(pl.col("person_no").alias("claimant_no"))
+    supported = (
+        claims.filter(pl.any_horizontal(DEPENDANT_FLAGS))
+        .join(taxed_claimants, on="claimant_no", how="semi")
+        .select("person_no")
+    )
+    record(
+        db_session,
+        actor=actor,
+        action="tax.dependants.read",
+        purpose=TAX_PURPOSE,
+        detail={"program": program.code, "fiscal_year": fiscal_year, "count": supported.height},
+    )
+    return supported
 
 
 def _tax_figures(db_session: TenantSession, *, actor: Principal, program: Program) -> Population:

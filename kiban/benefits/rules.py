@@ -329,7 +329,10 @@ def _income_tax_possible(s: Scope) -> pl.Expr:
 @fixed_tax_cut_adjustment_2024.rule(
     "resident_tax_cut_possible",
     label="個人住民税所得割分定額減税可能額",
-    reference="地方税法附則第5条の8第1項（1万円 ×（本人＋控除対象配偶者＋扶養親族））",
+    reference=(
+        "地方税法附則「令和6年度分の個人の市町村民税・道府県民税の特別税額控除」（令和6年法律第4号、条番号は未確認）"
+        "各条第2項（1万円 ×（本人＋控除対象配偶者＋扶養親族））"
+    ),
 )
 def _resident_tax_possible(s: Scope) -> pl.Expr:
     per_person = s.yen("benefits.fixed_tax_cut_adjustment_2024.resident_tax_per_person")

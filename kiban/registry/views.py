@@ -1,5 +1,6 @@
 """Registry screens (住民記録): search, a person's record with the timeline of every 異動, a household on a date,
-and the forms recording 転入, 転居, 転出 and 死亡 (POST, then redirect to the person's page).
+and the forms recording 転入, a person's 異動 (転居, 転出, 死亡, 職権消除, 世帯分離, 氏名変更, 転出取消, 誤記修正)
+and a household's (出生, 世帯主変更, 世帯合併): POST, then redirect to the page of the person whose 異動 it is.
 
 A form with a problem comes back with status 422, the services' Japanese messages naming each field, and what was
 typed. My Numbers are never shown on these pages."""
@@ -22,6 +23,7 @@ from kiban.core.http.templates import render
 from kiban.core.identity.permissions import Permission, Principal
 from kiban.registry import forms, search, service
 from kiban.registry.events import HEAD, PersonState, Status
+from kiban.registry.models import Household
 from kiban.registry.timeline import address_text, known_person, person_timeline, sex_label
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
@@ -94,7 +96,8 @@ def person_page(request: Request, principal: Reader, person_no: str, saved: str 
         timeline = person_timeline(s, actor=principal, person_no=person_no)
     saved_entry = next((e for e in timeline if str(e.event_no) == saved), None)
     context = {"person_no": person_no, "state": state, "timeline": timeline, "saved": saved_entry}
-    context["forms"] = forms.PERSON_FORMS if state.status is Status.RESIDENT else {}
+    context["forms"] = forms.offered(state)
+    context["household_forms"] = forms.HOUSEHOLD_FORMS if state.status is Status.RESIDENT else {}
     return _page(request, principal, "registry/person.html", context)
 
 
@@ -109,7 +112,14 @@ def household_page(request: Request, principal: Reader, household_no: str, on: s
     with tenant_session(request, principal) as s:
         members = service.household_members(s, actor=principal, household_no=household_no, as_of=day)
     head = next((m for m in members if m.relationship == HEAD), None)
-    context = {"household_no": household_no, "members": members, "head": head, "on": day, "form": {"on": on}}
+    context = {
+        "household_no": household_no,
+        "members": members,
+        "head": head,
+        "on": day,
+        "form": {"on": on},
+        "household_forms": forms.HOUSEHOLD_FORMS,
+    }
     return _page(request, principal, "registry/household.html", context, errors)
 
 
@@ -145,10 +155,9 @@ def _person_event_page(
     spec = forms.PERSON_FORMS[kind]
     with tenant_session(request, principal) as s:
         state = _state(s, principal, person_no)
-    if form is None:  # 転居 is within the municipality: its 都道府県 and 市区町村 are the current ones
-        address = state.address
-        form = {"pref_name": address.pref_name, "city_name": address.city_name} if address else {}
-    context = {"person_no": person_no, "state": state, "spec": spec, "kind": kind, "form": form}
+        history = person_timeline(s, actor=principal, person_no=person_no) if spec.shows_history else []
+    form = spec.prefill(state) if form is None else form
+    context = {"person_no": person_no, "state": state, "spec": spec, "kind": kind, "form": form, "history": history}
     return _page(request, principal, spec.template, context, errors)
 
 
@@ -171,10 +180,66 @@ def _add_person_form(kind: str) -> None:
         return RedirectResponse(f"/registry/persons/{person_no}?saved={event_no}", status_code=303)
 
     path = f"/persons/{{person_no}}/{kind}"
-    name = spec.event_type.value
-    router.add_api_route(path, show, methods=["GET"], name=f"registry_{name}_form")
-    router.add_api_route(path, record, methods=["POST"], name=f"registry_{name}")
+    router.add_api_route(path, show, methods=["GET"], name=f"registry_{spec.page}_form")
+    router.add_api_route(path, record, methods=["POST"], name=f"registry_{spec.page}")
 
 
 for _kind in forms.PERSON_FORMS:
     _add_person_form(_kind)
+
+
+def _known_household(s: TenantSession, principal: Principal, household_no: str) -> None:
+    """``NotFound`` unless the 世帯番号 is recorded in the actor's municipality (before a write names it)."""
+    if s.get(Household, (principal.lg_code, household_no)) is None:
+        raise NotFound(f"世帯番号「{household_no}」の世帯は記録されていません。")
+
+
+def _household_event_page(
+    request: Request,
+    principal: Principal,
+    household_no: str,
+    kind: str,
+    form: dict[str, str] | None = None,
+    errors: Sequence[FieldError] = (),
+) -> Response:
+    spec = forms.HOUSEHOLD_FORMS[kind]
+    with tenant_session(request, principal) as s:
+        members = service.household_members(s, actor=principal, household_no=household_no)
+    head = next((m for m in members if m.relationship == HEAD), None)
+    context = {
+        "household_no": household_no,
+        "members": members,
+        "head": head,
+        "spec": spec,
+        "kind": kind,
+        "form": dict(spec.starts_with) if form is None else form,
+        "relationship_prefix": forms.RELATIONSHIP_PREFIX,
+    }
+    return _page(request, principal, spec.template, context, errors)
+
+
+def _add_household_form(kind: str) -> None:
+    """GET and POST ``/registry/households/{household_no}/<kind>``; the redirect goes to the page of the person
+    whose 異動 it is (the child for a 出生, the new head for a 世帯主変更, the joining head for a 世帯合併)."""
+    spec = forms.HOUSEHOLD_FORMS[kind]
+
+    def show(request: Request, principal: Writer, household_no: str) -> Response:
+        return _household_event_page(request, principal, household_no, kind)
+
+    def record(request: Request, principal: Writer, household_no: str, posted: Posted) -> Response:
+        try:
+            with tenant_session(request, principal) as s:
+                _known_household(s, principal, household_no)
+                event_no = spec.record(s, principal, household_no, posted)
+                person_no = forms.person_of_event(s, principal, event_no)
+        except InputError as exc:
+            return _household_event_page(request, principal, household_no, kind, spec.kept(posted), exc.errors)
+        return RedirectResponse(f"/registry/persons/{person_no}?saved={event_no}", status_code=303)
+
+    path = f"/households/{{household_no}}/{kind}"
+    router.add_api_route(path, show, methods=["GET"], name=f"registry_{spec.page}_form")
+    router.add_api_route(path, record, methods=["POST"], name=f"registry_{spec.page}")
+
+
+for _kind in forms.HOUSEHOLD_FORMS:
+    _add_household_form(_kind)

@@ -43,6 +43,13 @@ INPUTS: dict[str, pl.DataType] = {
     "casualty_loss_deduction": pl.Int64(),
     "housing_loan_credit_available": pl.Int64(),
     "housing_loan_credit_used": pl.Int64(),
+    "housing_loan_specified_acquisition": pl.Boolean(),  # 特定取得 (地方税法附則第5条の4の2: 7%・136,500円)
+    # 寄附金税額控除 (地方税法第314条の7・第37条の2; kiban.tax.rules.donations), donations of the income year (yen)
+    "donation_hometown": pl.Int64(),  # 都道府県・市区町村への寄附金 (ふるさと納税)
+    "donation_community_chest": pl.Int64(),  # 住所地の共同募金会・日本赤十字社支部への寄附金
+    "donation_designated_prefectural": pl.Int64(),  # 道府県の条例で指定する寄附金 (条例指定寄附金)
+    "donation_designated_municipal": pl.Int64(),  # 市町村の条例で指定する寄附金 (条例指定寄附金)
+    "donation_one_stop": pl.Boolean(),  # 申告特例 (ワンストップ特例) の求めがあり、申告をしていない
     # circumstances on 31 December of the income year
     "disability": pl.Utf8(),
     "widow": pl.Boolean(),
@@ -68,6 +75,12 @@ DEFAULTS: dict[str, object] = {
     "casualty_loss_deduction": 0,
     "housing_loan_credit_available": 0,
     "housing_loan_credit_used": 0,
+    "housing_loan_specified_acquisition": False,
+    "donation_hometown": 0,
+    "donation_community_chest": 0,
+    "donation_designated_prefectural": 0,
+    "donation_designated_municipal": 0,
+    "donation_one_stop": False,
     "disability": "none",
     "widow": False,
     "single_parent": False,
@@ -85,6 +98,10 @@ RESULTS = [
     "total_income_base",
     "total_deductions",
     "taxable_income",
+    "income_levy_gross_municipal",
+    "income_levy_gross_prefectural",
+    "tax_credits_municipal",
+    "tax_credits_prefectural",
     "income_levy_municipal",
     "income_levy_prefectural",
     "per_capita_municipal",
@@ -154,3 +171,17 @@ def flat_tax_cut_figures(population: pl.DataFrame, *, parameters: Mapping[str, P
     and the taxes before it that the 調整給付 compares. ``parameters`` are those of the 年度 (1 April 2024)."""
     computation = assessment_plan(FLAT_TAX_CUT_YEAR, parameters, FLAT_TAX_CUT_FIGURES)
     return computation.compute(with_defaults(population), keep=["person_no", "household_no", *FLAT_TAX_CUT_FIGURES])
+
+
+DEPENDANT_FLAGS = ["is_spouse_dependant", "is_dependant"]
+"""Whether a person is their claimant's 同一生計配偶者 or 扶養親族 (年少扶養親族 included)."""
+
+
+def dependant_claims(
+    population: pl.DataFrame, *, fiscal_year: int, parameters: Mapping[str, ParamValue]
+) -> pl.DataFrame:
+    """Per person of a 年度's assessment population (``INPUTS``, e.g. ``kiban.tax.service.population_of(...).inputs``):
+    ``person_no``, ``claimant_no`` and ``DEPENDANT_FLAGS`` as the assessment judges them (地方税法第292条第1項第7号〜
+    第9号: claimed, and 合計所得金額 within the limit). ``parameters`` are those of the 年度 (1 April)."""
+    computation = assessment_plan(fiscal_year, parameters, DEPENDANT_FLAGS)
+    return computation.compute(with_defaults(population), keep=["person_no", "claimant_no", *DEPENDANT_FLAGS])

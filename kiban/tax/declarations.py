@@ -54,8 +54,14 @@ AMOUNTS: dict[str, str] = {
     "雑損控除": "casualty_loss_deduction",
     "住宅借入金等特別税額控除可能額": "housing_loan_credit_available",
     "所得税の住宅借入金等特別控除額": "housing_loan_credit_used",
+    "都道府県・市区町村への寄附金": "donation_hometown",
+    "共同募金会・日本赤十字社への寄附金": "donation_community_chest",
+    "都道府県の条例指定寄附金": "donation_designated_prefectural",
+    "市区町村の条例指定寄附金": "donation_designated_municipal",
 }
-"""Amount columns of the file (yen) → ``tax_income_declaration`` columns (``kiban.tax.assessment.INPUTS``)."""
+"""Amount columns of the file (yen) → ``tax_income_declaration`` columns (``kiban.tax.assessment.INPUTS``). The
+寄附金 are those of the 寄附金税額控除 (地方税法第314条の7第1項・第37条の2第1項): a 条例指定寄附金 goes in the column
+of each body whose 条例 designates it (in both when both do)."""
 SIGNED = frozenset({"事業所得"})
 """Amounts that may be a loss (「-120,000」 or 「△120,000」): 損益通算 happens in the rules."""
 FLAGS: dict[str, str] = {
@@ -63,9 +69,14 @@ FLAGS: dict[str, str] = {
     "ひとり親": "single_parent",
     "勤労学生": "working_student",
     "生活保護": "welfare_recipient",
+    "特定取得": "housing_loan_specified_acquisition",
+    "申告特例": "donation_one_stop",
 }
-"""Yes/no columns: circumstances on 31 December of the income year (地方税法第314条の2第1項), and 生活扶助
-(地方税法第295条第1項第1号)."""
+"""Yes/no columns: circumstances on 31 December of the income year (地方税法第314条の2第1項), 生活扶助
+(地方税法第295条第1項第1号), whether the home of the 住宅借入金等特別控除 was a 特定取得 (居住開始 平成26年4月〜
+令和3年12月, 消費税 8%・10%: the 住民税 credit is capped at 7% and 136,500円, 地方税法附則第5条の4の2), and whether
+the person asked for the ふるさと納税 申告特例 (ワンストップ特例: the 住民税 adds the 申告特例控除額,
+地方税法附則第5条の8) and filed no 確定申告 or 住民税の申告 (which cancels it)."""
 DISABILITY = "障害者"
 DISABILITY_VALUES = {
     "": "none",
@@ -307,6 +318,16 @@ def _row(line: int, cells: dict[str, str]) -> tuple[dict[str, object], list[RowE
                 "公的年金等収入",
                 cells["公的年金等収入"],
                 "公的年金等は「公的年金等支払報告書」の行に入力してください。",
+            )
+        )
+    if source == RETURN and row["donation_one_stop"]:
+        errors.append(
+            RowError(
+                line,
+                "申告特例",
+                cells["申告特例"],
+                "申告をした人にはワンストップ特例（申告特例）は適用されません。寄附金を申告の行に入れ、申告特例は空欄に"
+                "してください。",
             )
         )
     if source == PENSION_REPORT and row["salary_revenue"] != 0:

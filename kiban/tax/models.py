@@ -65,6 +65,18 @@ class IncomeDeclaration(TenantOwned, Base):
     """住宅借入金等特別控除可能額 (源泉徴収票・給与支払報告書の摘要, or the 申告)."""
     housing_loan_credit_used: Mapped[int] = mapped_column(BigInteger, default=0)
     """住宅借入金等特別控除の額: what the 所得税 took of it; the rest is what the resident tax may credit."""
+    housing_loan_specified_acquisition: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The home was a 特定取得 (源泉徴収票の居住開始年月日の後の「(特定)」): 7%・136,500円 cap."""
+    donation_hometown: Mapped[int] = mapped_column(BigInteger, default=0)
+    """都道府県・市区町村への寄附金 (ふるさと納税): 寄附金税額控除の基本控除と特例控除 (地方税法第314条の7)."""
+    donation_community_chest: Mapped[int] = mapped_column(BigInteger, default=0)
+    """住所地の共同募金会・日本赤十字社支部への寄附金 (基本控除)."""
+    donation_designated_prefectural: Mapped[int] = mapped_column(BigInteger, default=0)
+    """都道府県の条例で指定する寄附金 (道府県民税の基本控除)."""
+    donation_designated_municipal: Mapped[int] = mapped_column(BigInteger, default=0)
+    """市区町村の条例で指定する寄附金 (市町村民税の基本控除)."""
+    donation_one_stop: Mapped[bool] = mapped_column(Boolean, default=False)
+    """ふるさと納税の申告特例 (ワンストップ特例) の求めがある: 申告特例控除額を加える (地方税法附則第5条の8)."""
     disability: Mapped[str] = mapped_column(String(10), default="none")
     """none, ordinary (障害者) or special (特別障害者)."""
     widow: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -110,6 +122,12 @@ class Assessment(TenantOwned, Base):
     total_income_base: Mapped[int] = mapped_column(BigInteger)
     total_deductions: Mapped[int] = mapped_column(BigInteger)
     taxable_income: Mapped[int] = mapped_column(BigInteger)
+    income_levy_gross_municipal: Mapped[int] = mapped_column(BigInteger, default=0)
+    income_levy_gross_prefectural: Mapped[int] = mapped_column(BigInteger, default=0)
+    """所得割額 before the 税額控除."""
+    tax_credits_municipal: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax_credits_prefectural: Mapped[int] = mapped_column(BigInteger, default=0)
+    """税額控除額等: from the 所得割 before the 税額控除 to the 所得割 before the 定額減税 (the 納税通知書 shows it)."""
     income_levy_municipal: Mapped[int] = mapped_column(BigInteger)
     income_levy_prefectural: Mapped[int] = mapped_column(BigInteger)
     per_capita_municipal: Mapped[int] = mapped_column(BigInteger)

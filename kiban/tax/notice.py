@@ -39,7 +39,7 @@ class TaxNotice:
     address: str
     postal_code: str
     result: Mapping[str, object]
-    """A row of the assessment (``kiban.tax.assessment.RESULTS`` and the intermediate values)."""
+    """A stored result of the assessment (``kiban.tax.assessment.RESULTS``)."""
 
 
 def installments(annual: int) -> list[int]:
@@ -60,8 +60,10 @@ ROWS = [
     ("総所得金額等", "total_income_base"),
     ("所得控除額の合計", "total_deductions"),
     ("課税総所得金額等", "taxable_income"),
-    ("調整控除額（市町村民税）", "adjustment_credit_municipal"),
-    ("調整控除額（道府県民税）", "adjustment_credit_prefectural"),
+    ("所得割額（市町村民税、税額控除前）", "income_levy_gross_municipal"),
+    ("所得割額（道府県民税、税額控除前）", "income_levy_gross_prefectural"),
+    ("税額控除額等（市町村民税）", "tax_credits_municipal"),
+    ("税額控除額等（道府県民税）", "tax_credits_prefectural"),
     ("所得割額（市町村民税）", "income_levy_municipal"),
     ("所得割額（道府県民税）", "income_levy_prefectural"),
     ("定額減税額（市町村民税）", "flat_reduction_municipal"),

@@ -34,7 +34,7 @@ from kiban.core.tenants.models import Tenant
 from kiban.registry import snapshot
 from kiban.tax.access import PURPOSE, may_read, may_write
 from kiban.tax.assessment import RESULTS, assess, assessment_plan, computation_date
-from kiban.tax.declarations import AMOUNTS, CANCELLATION, FLAGS
+from kiban.tax.declarations import AMOUNTS, CANCELLATION, FLAGS, RETURN
 from kiban.tax.inputs import DESIGNATED_CITY_KINDS, claims_by_household_head
 from kiban.tax.models import Assessment, AssessmentRun, IncomeDeclaration
 from kiban.tax.rules.results import STATUS_LABELS
@@ -56,12 +56,14 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
 
 DECLARED_SCHEMA: dict[str, pl.DataType] = {
     "person_no": pl.Utf8(),
+    "source": pl.Utf8(),
     **{name: pl.Int64() for name in AMOUNTS.values()},
     "disability": pl.Utf8(),
     **{name: pl.Boolean() for name in FLAGS.values()},
 }
 """What an assessment reads of a declaration."""
 DISABILITY_RANK = {"none": 0, "ordinary": 1, "special": 2}
+ONE_STOP = "donation_one_stop"
 TOTALS = (
     "income_levy_municipal",
     "income_levy_prefectural",
@@ -128,7 +130,9 @@ def declared_incomes(db_session: TenantSession, fiscal_year: int) -> pl.DataFram
 
 
 def sum_declarations(declarations: pl.DataFrame) -> pl.DataFrame:
-    """One row per person: amounts added, the circumstances any declaration states (the most severe 障害者 区分)."""
+    """One row per person: amounts added, the circumstances any declaration states (the most severe 障害者 区分);
+    the ふるさと納税 申告特例 only where the person filed no 申告 (a 確定申告 or 住民税の申告 voids the
+    ワンストップ特例: the donations are then declared in it; 総務省「ふるさと納税ポータル ワンストップ特例制度」)."""
     rank = pl.col("disability").replace_strict(DISABILITY_RANK, default=0, return_dtype=pl.Int8)
     by_rank = {v: k for k, v in DISABILITY_RANK.items()}
     return (
@@ -138,7 +142,8 @@ def sum_declarations(declarations: pl.DataFrame) -> pl.DataFrame:
         .agg(
             *(pl.col(name).sum() for name in AMOUNTS.values()),
             pl.col("disability").max(),
-            *(pl.col(name).any() for name in FLAGS.values()),
+            *(pl.col(name).any() for name in FLAGS.values() if name != ONE_STOP),
+            (pl.col(ONE_STOP).any() & ~(pl.col("source") == RETURN).any()).alias(ONE_STOP),
         )
         .with_columns(pl.col("disability").replace_strict(by_rank, return_dtype=pl.Utf8))
     )

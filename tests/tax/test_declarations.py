@@ -238,3 +238,33 @@ def test_a_correction_must_find_what_it_corrects_and_a_file_may_not_repeat_itsel
     ]
     assert "3行目と同じ" in refused.value.rows[1].fix
     assert _stored(db) == []
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_a_specified_acquisition_reaches_the_assessment_inputs(db: TestDatabase) -> None:
+    _town(db)
+    data = (
+        "宛名番号,年度,種別,給与収入,住宅借入金等特別税額控除可能額,特定取得\n"
+        '1001,2026,給与支払報告書,"6,000,000","300,000",○\n'
+        '1002,2026,給与支払報告書,"2,000,000","100,000",\n'
+    )
+    with db.app.tenant(A) as s:
+        import_file(s, actor=TAX, data=data.encode("utf-8"), received_on=date(2026, 2, 1))
+        incomes = declared_incomes(s, 2026).sort("person_no")
+    assert incomes["housing_loan_specified_acquisition"].to_list() == [True, False]
+    assert incomes["housing_loan_credit_available"].to_list() == [300_000, 100_000]
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_return_filed_elsewhere_voids_the_one_stop_request(db: TestDatabase) -> None:
+    _town(db)
+    data = (
+        "宛名番号,年度,種別,給与収入,都道府県・市区町村への寄附金,申告特例\n"
+        '1001,2026,給与支払報告書,"6,000,000",,\n'
+        '1001,2026,申告,,"30,000",\n'
+        '1002,2026,給与支払報告書,"3,000,000",,○\n'
+    )
+    with db.app.tenant(A) as s:
+        import_file(s, actor=TAX, data=data.encode("utf-8"), received_on=date(2026, 2, 1))
+        incomes = declared_incomes(s, 2026).sort("person_no")
+    assert incomes["donation_one_stop"].to_list() == [False, True]

@@ -1,7 +1,8 @@
-"""The 所得税 estimate of the 令和6年 定額減税 調整給付 (``kiban.tax.rules.income_tax``): 令和5年分 所得税 from the
-令和6年度 assessment inputs, checked against the 国税庁 example of the rates, amounts worked out by hand from the
-articles cited in the rules, the marginal-rate definition of 所得税法第89条第1項, and properties (more income never
-lowers it)."""
+"""The 所得税 of ``kiban.tax.rules.income_tax``: 令和5年分 (the 令和6年 定額減税 調整給付's estimate, from the 令和6年度
+assessment inputs) and 令和7年分 (年度 2026, after the 令和7年度税制改正), checked against the 国税庁 example of the
+rates and the 国税庁 tables of the 令和7年分 基礎控除 and 特定親族特別控除, amounts worked out by hand from the articles
+cited in the rules, the marginal-rate definition of 所得税法第89条第1項, and properties (more income never lowers
+it)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiban.core.rules.engine import RuleError
+from kiban.core.params.catalogue import default_catalogue
+from kiban.core.rules.engine import RuleError, plan
 from kiban.tax.assessment import (
     FLAT_TAX_CUT_FIGURES,
+    INPUTS,
     assessment_plan,
     flat_tax_cut_figures,
     national_parameters,
     with_defaults,
 )
+from kiban.tax.rules import rules
 
 from taxpayers import person
 
@@ -201,7 +205,132 @@ def test_the_figures_the_adjustment_reads() -> None:
     }
 
 
-def test_no_estimate_for_income_years_whose_rules_are_not_declared() -> None:
-    """令和7年分 (年度2026) changed the 所得税 基礎控除: its value is not declared, so the estimate refuses to run."""
-    with pytest.raises(RuleError, match=r"income_tax\.basic_deduction\.amount"):
-        assessment_plan(2026, national_parameters(2026, kyuchi=1), ["estimated_income_tax"])
+# --- 令和7年分 (年度 2026) ----------------------------------------------------------------------------------------
+
+PARAMS_2026 = national_parameters(2026, kyuchi=1)
+
+
+def computed_2026(rows: list[dict[str, Any]], targets: list[str]) -> pl.DataFrame:
+    frame = with_defaults(pl.DataFrame(rows, infer_schema_length=None))
+    return assessment_plan(2026, PARAMS_2026, targets).compute(frame)
+
+
+def one_2026(rows: list[dict[str, Any]], targets: list[str]) -> dict[str, Any]:
+    return computed_2026(rows, targets).filter(pl.col("person_no") == "1").row(0, named=True)
+
+
+@pytest.mark.parametrize(
+    ("income", "deduction"),
+    [
+        # 国税庁 タックスアンサー No.1199「基礎控除」(https://www.nta.go.jp/taxes/shiraberu/taxanswer/shotoku/1199.htm),
+        # 令和7年分・令和8年分: 合計所得金額 132万円以下 95万円, 336万円以下 88万円, 489万円以下 68万円,
+        # 655万円以下 63万円, 2,350万円以下 58万円, 2,400万円以下 48万円, 2,450万円以下 32万円, 2,500万円以下 16万円
+        (1_320_000, 950_000),
+        (1_320_001, 880_000),
+        (3_360_000, 880_000),
+        (3_360_001, 680_000),
+        (4_890_000, 680_000),
+        (4_890_001, 630_000),
+        (6_550_000, 630_000),
+        (6_550_001, 580_000),
+        (23_500_000, 580_000),
+        (23_500_001, 480_000),
+        (24_000_001, 320_000),
+        (24_500_001, 160_000),
+        (25_000_001, 0),
+    ],
+)
+def test_the_2025_basic_deduction_by_total_income(income: int, deduction: int) -> None:
+    row = one_2026([person("1", business_income=income)], ["income_tax_basic_deduction"])
+    assert row["income_tax_basic_deduction"] == deduction
+
+
+@pytest.mark.parametrize(
+    ("salary", "taxable", "tax"),
+    [
+        # 国税庁「令和7年度税制改正による所得税の基礎控除の見直し等について」
+        # (https://www.nta.go.jp/users/gensen/2025kiso/index.htm): 給与収入160万円までは所得税がかからない
+        # (給与所得控除65万円 + 基礎控除95万円), and the 基礎控除 steps fall at 給与収入 200万円・475万円・665万円・
+        # 850万円. Taxes by 所得税法第89条第1項 (国税庁 No.2260 速算表), no other deduction.
+        (1_600_000, 0, 0),  # 95万円 − 95万円
+        (2_000_000, 370_000, 18_500),  # 132万円 − 95万円
+        (4_750_000, 2_478_000, 150_300),  # A = 1,187,000 × 3.2 − 44万円 = 3,358,400 − 88万円; × 10% − 97,500
+        (6_650_000, 4_205_000, 413_500),  # × 90% − 110万円 = 4,885,000 − 68万円; × 20% − 427,500
+        (8_500_000, 5_920_000, 756_500),  # − 195万円 = 6,550,000 − 63万円; × 20% − 427,500
+        (10_000_000, 7_470_000, 1_082_100),  # 8,050,000 − 58万円; × 23% − 636,000
+    ],
+)
+def test_the_2025_income_tax_of_salaries(salary: int, taxable: int, tax: int) -> None:
+    row = one_2026([person("1", salary_revenue=salary)], ["income_tax_taxable_income", "estimated_income_tax"])
+    assert (row["income_tax_taxable_income"], row["estimated_income_tax"]) == (taxable, tax)
+
+
+@pytest.mark.parametrize(
+    ("child_salary", "income_tax", "resident_tax"),
+    [
+        # 国税庁 No.1177「特定親族特別控除」(https://www.nta.go.jp/taxes/shiraberu/taxanswer/shotoku/1177.htm):
+        # 特定親族の合計所得金額 58万円超85万円以下 63万円, 90万円以下 61万円, 95万円以下 51万円, 100万円以下 41万円,
+        # … 123万円以下 3万円; 住民税は 95万円以下 45万円 (平群町, kiban.tax.rules.dependants)
+        (1_230_000, 0, 0),  # 給与所得58万円: 特定扶養親族 (扶養控除 63万円), not this deduction
+        (1_500_000, 630_000, 450_000),  # 85万円
+        (1_550_000, 610_000, 450_000),  # 90万円
+        (1_600_000, 510_000, 450_000),  # 95万円
+        (1_650_000, 410_000, 410_000),  # 100万円
+        (1_880_000, 30_000, 30_000),  # 123万円
+        (1_890_000, 0, 0),  # 124万円
+    ],
+)
+def test_the_2025_specific_relative_deduction(child_salary: int, income_tax: int, resident_tax: int) -> None:
+    rows = [
+        person("1", household_no="s", salary_revenue=6_000_000),
+        person("2", household_no="s", birth_date=date(2005, 6, 1), salary_revenue=child_salary, claimant_no="1"),
+    ]
+    row = one_2026(rows, ["income_tax_specific_relative_deduction", "specific_relative_deduction"])
+    assert (row["income_tax_specific_relative_deduction"], row["specific_relative_deduction"]) == (
+        income_tax,
+        resident_tax,
+    )
+
+
+@pytest.mark.parametrize(
+    ("spouse_salary", "child_salary", "spouse", "dependants"),
+    [
+        # 令和7年分: 同一生計配偶者・扶養親族は合計所得金額58万円以下 (給与収入123万円以下)
+        (1_230_000, 1_230_000, 380_000, 380_000),
+        # 58万円超: 配偶者特別控除 38万円 (95万円以下), 17歳の子は扶養親族でない
+        (1_240_000, 1_240_000, 380_000, 0),
+    ],
+)
+def test_the_2025_income_limit_of_spouses_and_dependants(
+    spouse_salary: int, child_salary: int, spouse: int, dependants: int
+) -> None:
+    rows = [
+        person("1", household_no="f", salary_revenue=6_000_000),
+        person("2", household_no="f", salary_revenue=spouse_salary, claimant_no="1", spouse_of_claimant=True),
+        person("3", household_no="f", birth_date=date(2008, 6, 1), salary_revenue=child_salary, claimant_no="1"),
+    ]
+    targets = ["income_tax_spouse_deduction", "income_tax_spouse_special_deduction", "income_tax_dependant_deduction"]
+    row = one_2026(rows, targets)
+    assert row["income_tax_spouse_deduction"] + row["income_tax_spouse_special_deduction"] == spouse
+    assert (row["income_tax_spouse_deduction"] > 0) == (spouse_salary <= 1_230_000)
+    assert row["income_tax_dependant_deduction"] == dependants
+
+
+@pytest.mark.parametrize(("salary", "deduction"), [(1_500_000, 270_000), (1_510_000, 0)])
+def test_the_2025_working_student_limit(salary: int, deduction: int) -> None:
+    """勤労学生控除 27万円: 令和7年分から合計所得金額85万円以下 (給与収入150万円以下)."""
+    row = one_2026([person("1", salary_revenue=salary, working_student=True)], ["income_tax_status_deductions"])
+    assert row["income_tax_status_deductions"] == deduction
+
+
+def test_no_income_tax_for_income_years_whose_rules_are_not_declared() -> None:
+    """令和8年分 (年度 2027) is not declared: the 所得税 parameters end with 年度 2026, so planning it is refused."""
+    on = date(2027, 4, 1)
+    with pytest.raises(RuleError, match=r"income_tax\.basic_deduction"):
+        plan(
+            rules,
+            ["income_tax_taxable_income"],
+            on=on,
+            parameters=default_catalogue().national_values(on, 1),
+            inputs=INPUTS,
+        )

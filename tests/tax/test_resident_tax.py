@@ -131,12 +131,13 @@ def test_the_same_family_in_fy2025_and_fy2026() -> None:
 @pytest.mark.parametrize(("fy", "revenue"), [(2024, 1_000_000), (2026, 1_100_000)])
 def test_single_person_non_taxation_is_exact_at_the_limit(fy: int, revenue: int) -> None:
     # 1級地, 単身: 35万円 × 1 + 10万円 = 45万円 (均等割・所得割とも).
-    # 給与所得 45万円 exactly → 非課税; 1 yen more → 課税.
+    # 給与所得 45万円 exactly → 非課税; 1 yen more → 均等割 課税, and the 所得割 is reduced to (1円 × 率) = 0
+    # (附則第3条の3第2項・第5項: tests/tax/test_income_levy_reduction.py) → 均等割のみ課税.
     at = one([person("1", salary_revenue=revenue)], fy)
     over = one([person("1", salary_revenue=revenue + 1)], fy)
     assert (at["total_income"], at["tax_status"], at["annual_tax"]) == (450_000, "exempt", 0)
     assert over["total_income"] == 450_001
-    assert over["tax_status"] == "taxable"
+    assert (over["tax_status"], over["income_levy_municipal"]) == ("per_capita_only", 0)
     assert over["per_capita_municipal"] == 3_000
 
 

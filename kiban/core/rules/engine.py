@@ -15,8 +15,9 @@ the quantities in layers, and computes each quantity once per run. A quantity th
 How a run executes (``Plan.compute``): the layers of formulas are one lazy Polars query (one ``with_columns`` per
 layer; Polars shares common subexpressions, runs the expressions in parallel and leaves out what no result needs),
 collected only where an ``Aggregate`` is due. An aggregate is integer work on NumPy arrays: which rows feed which is
-worked out once per run for each pair of columns (``_Gathering``), after which each aggregate is one scatter of the
-source values (``bincount`` or ``ufunc.at``) and one gather, exact in integers.
+worked out once per run for each pair of columns (``_Gathering``, the feeding rows in the order of the rows they
+feed), after which each aggregate is one reduction of consecutive runs (``ufunc.reduceat``) and one gather, exact in
+integers.
 
 ``explain`` gives, for one row, every intermediate value in dependency order with the parameters it used; the
 what-if comparison (``kiban.core.rules.whatif``) runs the same plan under two parameter sets.
@@ -276,7 +277,7 @@ def _needed_from(layers: tuple[tuple[Step, ...], ...], keep: list[str] | None) -
 def _collect(frame: pl.LazyFrame, needed: set[str] | None) -> pl.DataFrame:
     if needed is not None:
         frame = frame.select([c for c in frame.collect_schema().names() if c in needed])
-    return frame.collect()
+    return frame.collect(engine="streaming")  # morsel by morsel: the intermediate columns stay in cache
 
 
 def _with_aggregates(
@@ -298,10 +299,11 @@ def _with_aggregates(
 @dataclass(frozen=True)
 class _Gathering:
     """Which rows feed which, for every aggregate over one (``by``, ``key``): the value of row ``sources[i]`` goes to
-    slot ``slots[i]`` (of ``size``), and row *r* reads slot ``reads[r]`` (−1: none)."""
+    slot ``slots[i]`` (of ``size``), with ``slots`` in increasing order, so that each slot's values are one run; and
+    row *r* reads slot ``reads[r]`` (−1: none)."""
 
     sources: np.ndarray | None
-    """Row numbers of the rows that feed a slot (``None``: every row, in order)."""
+    """Row numbers of the rows that feed a slot, in slot order (``None``: every row, already in slot order)."""
     slots: np.ndarray
     size: int
     reads: np.ndarray | None
@@ -318,56 +320,51 @@ class _Gathering:
         pairs = named.with_columns(pl.col("__value").hash().alias("__hash")).join(
             rows.with_columns(pl.col("__value").hash().alias("__hash")), on="__hash", suffix="_key"
         )
-        pairs = pairs.filter(pl.col("__value") == pl.col("__value_key"))
+        pairs = pairs.filter(pl.col("__value") == pl.col("__value_key")).sort("__target", "__source")
         return _Gathering(pairs["__source"].to_numpy(), pairs["__target"].to_numpy(), frame.height, None)
 
     @staticmethod
     def groups(column: pl.Series) -> _Gathering:
         """One slot per distinct value: consecutive numbers where equal values are adjacent (a population sorted by
         household), a dense rank otherwise. Rows whose value is null neither feed nor read a slot."""
-        codes = column.rle_id().cast(pl.Int64) if column.is_sorted() else column.rank("dense").cast(pl.Int64) - 1
-        if column.null_count() == 0:
+        adjacent = column.is_sorted()
+        codes = column.rle_id().cast(pl.Int64) if adjacent else column.rank("dense").cast(pl.Int64) - 1
+        if adjacent and column.null_count() == 0:
             slots = codes.to_numpy()
             return _Gathering(None, slots, int(slots.max(initial=-1)) + 1, slots)
-        valid = column.is_not_null().to_numpy()
-        everyone = codes.fill_null(-1).to_numpy()
-        sources = np.flatnonzero(valid)
-        return _Gathering(sources, everyone[sources], int(everyone.max()) + 1, np.where(valid, everyone, -1))
+        everyone = np.where(column.is_not_null().to_numpy(), codes.fill_null(-1).to_numpy(), -1)
+        size = int(everyone.max(initial=-1)) + 1
+        sources = np.flatnonzero(everyone >= 0)
+        sources = sources[np.argsort(everyone[sources], kind="stable")]
+        return _Gathering(sources, everyone[sources], size, everyone)
 
     @cached_property
-    def fed(self) -> np.ndarray:
-        """Whether a slot has any row feeding it."""
-        return np.bincount(self.slots, minlength=self.size) > 0
-
-    @cached_property
-    def all_fed(self) -> bool:
-        return bool(self.fed.all())
+    def runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Where each slot's run of values starts (in ``slots``), and that slot."""
+        if not len(self.slots):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, self.slots[1:] != self.slots[:-1]])
+        return starts, self.slots[starts]
 
     def gather(self, source: pl.Series, aggregate: Aggregate) -> pl.Series:
         combine, values_of, start = _REDUCTIONS[aggregate.agg]
-        present = source.is_not_null().to_numpy() if source.null_count() else None
         array = values_of(source).fill_null(start).to_numpy()
+        present = source.is_not_null().to_numpy() if source.null_count() else None
         if self.sources is not None:
             array = array[self.sources]
             present = None if present is None else present[self.sources]
-        totals = self._combined(combine, array, start)
-        if present is None and (self.all_fed or aggregate.empty == start):
-            result = totals  # no slot to set to empty, or those unfed hold it already
-        else:
-            fed = self.fed if present is None else np.bincount(self.slots, weights=present, minlength=self.size) > 0
-            result = np.where(fed, totals, aggregate.empty)
+        starts, slots = self.runs
+        result = np.full(self.size, aggregate.empty, dtype=array.dtype)
+        if len(starts):
+            # each run reduced at once (exact in integers); a slot whose values are all null reads as empty
+            totals = combine.reduceat(array, starts)
+            if present is not None:
+                fed = np.logical_or.reduceat(present, starts)
+                totals, slots = totals[fed], slots[fed]
+            result[slots] = totals
         if self.reads is not None:
-            result = np.append(result, aggregate.empty)[self.reads]  # slot −1 reads as empty
+            result = np.append(result, result.dtype.type(aggregate.empty))[self.reads]  # slot −1 reads as empty
         return pl.Series(source.name, result)
-
-    def _combined(self, combine: np.ufunc, array: np.ndarray, start: int | bool) -> np.ndarray:
-        """The values of each slot combined, starting from ``start``."""
-        if combine is np.add and len(array) and max(-int(array.min()), int(array.max())) * len(array) < 2**53:
-            # every partial sum is an integer below 2**53, so exact in floating point: bincount, twice as fast
-            return np.bincount(self.slots, weights=array, minlength=self.size).astype(np.int64)
-        totals = np.full(self.size, start, dtype=array.dtype)
-        combine.at(totals, self.slots, array)
-        return totals
 
 
 def plan(

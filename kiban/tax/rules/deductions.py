@@ -63,9 +63,17 @@ def _dependants(s: Scope) -> pl.Expr:
     return dependant_deduction(s, general=330_000, specific=450_000, elderly=380_000, elderly_parent=450_000)
 
 
-@rules.rule("specific_relative_deduction", label="特定親族特別控除", reference=ART + "第11号の2（令和8年度分から）")
+@rules.rule(
+    "specific_relative_deduction",
+    label="特定親族特別控除",
+    reference=(
+        ART + "第12号（令和8年度分から。号番号はe-Govで未確認）。要件は特定親族の側だけで、納税義務者の合計所得金額"
+        "による制限はない（国税庁「特定親族特別控除とは」"
+        "https://www.keisan.nta.go.jp/r7yokuaru/cat2/cat22/cat22b/cid1238.html）"
+    ),
+)
 def _specific_relative(s: Scope) -> pl.Expr:
-    return pl.when(s("total_income") <= 10_000_000).then(s("specific_relative_deduction_claimed")).otherwise(0)
+    return s("specific_relative_deduction_claimed")
 
 
 @rules.rule(

@@ -14,6 +14,9 @@ from kiban.core.rules.engine import Aggregate, Scope
 from kiban.tax.rules.common import FY2026, age_at_year_end, brackets, income_year, rules
 
 LAW = "地方税法第292条第1項第7号〜第9号（同一生計配偶者・控除対象配偶者・扶養親族）"
+SPECIFIC_RELATIVE_LAW = (
+    "地方税法第314条の2第1項第12号（特定親族特別控除、令和8年度分から、令和7年度税制改正。号番号はe-Govで未確認）"
+)
 
 
 @rules.rule("age_at_year_end", label="年齢（所得年の12月31日現在）", reference="所得税法第85条第3項", dtype=pl.Int32())
@@ -152,7 +155,7 @@ def _young_or_disabled_row(s: Scope) -> pl.Expr:
 @rules.rule(
     "specific_relative_amount_row",
     label="特定親族特別控除額（この親族の分）",
-    reference="地方税法第314条の2第1項第11号の2（令和8年度分から、令和7年度税制改正）",
+    reference=SPECIFIC_RELATIVE_LAW,
     since=FY2026,
 )
 def _specific_relative(s: Scope) -> pl.Expr:
@@ -174,7 +177,7 @@ def _specific_relative(s: Scope) -> pl.Expr:
 @rules.rule(
     "specific_relative_amount_row",
     label="特定親族特別控除額（この親族の分）",
-    reference="地方税法第314条の2第1項第11号の2（令和8年度分から、令和7年度税制改正）",
+    reference=SPECIFIC_RELATIVE_LAW,
 )
 def _no_specific_relative(s: Scope) -> pl.Expr:
     return pl.lit(0)

@@ -92,7 +92,10 @@ def _pension_income(s: Scope) -> pl.Expr:
 @rules.rule(
     "income_adjustment_pension",
     label="所得金額調整控除（給与所得と年金所得の双方を有する者）",
-    reference="租税特別措置法第41条の3の11第2項（令和5年分までは第41条の3の3。住民税は地方税法附則第3条の3の2）",
+    reference=(
+        "租税特別措置法第41条の3の11第2項（令和5年分までは第41条の3の3。住民税は地方税法第32条第2項・第313条第2項"
+        "（所得税法の計算の例）、同法施行令第48条の5の2）"
+    ),
 )
 def _adjustment_pension(s: Scope) -> pl.Expr:
     salary = s("salary_income_before_adjustment")

@@ -204,33 +204,69 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
         f"housing_loan_credit_{level}",
         label=f"住宅借入金等特別税額控除額（{japanese}）",
         reference=(
-            "地方税法附則第5条の4の2（所得税で控除しきれなかった額、課税総所得金額等の5%・97,500円が上限、"
-            "市町村民税と道府県民税は3:2、指定都市は4:1）"
+            "地方税法附則第5条の4の2（所得税で控除しきれなかった額、所得税の課税総所得金額等の5%・97,500円（特定取得は"
+            "7%・136,500円）が上限、市町村民税と道府県民税は3:2、指定都市は4:1）"
         ),
     )
     def _housing(s: Scope) -> pl.Expr:
-        cap = pl.min_horizontal(times_rate_expr(s("taxable_income"), Decimal("0.05")), pl.lit(97_500))
+        # The cap is a share of the 所得税's 課税総所得金額等, not the resident tax's (松江市「所得税の課税総所得金額等
+        # ×5%(上限97,500円)」; 特定取得 ×7%, 上限136,500円). The base is a multiple of 1,000 yen, so the product is
+        # whole yen (times_rate_expr would truncate a fraction: 1円未満切捨て).
+        base = s("income_tax_taxable_income")
+
+        def cap(suffix: str) -> pl.Expr:
+            rate = s.rate(f"resident_tax.housing_loan_credit.rate{suffix}")
+            return pl.min_horizontal(
+                times_rate_expr(base, rate), pl.lit(s.yen(f"resident_tax.housing_loan_credit.cap{suffix}"))
+            )
+
+        limit = pl.when(s("housing_loan_specified_acquisition")).then(cap("_specified_acquisition")).otherwise(cap(""))
         # Only what the 所得税 could not take: 控除可能額 − 所得税の住宅借入金等特別控除額.
         left = (s("housing_loan_credit_available") - s("housing_loan_credit_used")).clip(lower_bound=0)
-        total = pl.min_horizontal(left, cap)
+        total = pl.min_horizontal(left, limit)
+        # Each tax's share: 3/5 and 2/5 (指定都市 4/5 and 1/5), 1円未満切捨て.
         fifths, fifths_designated = {"municipal": (3, 4), "prefectural": (2, 1)}[level]
         return pl.when(s("designated_city")).then(total * fifths_designated // 5).otherwise(total * fifths // 5)
 
     @rules.rule(
+        f"income_levy_after_credits_{level}",
+        label=f"所得割額（{japanese}、税額控除後）",
+        reference=article + "、地方税法第314条の6・第314条の7、附則第5条・第5条の4の2・第5条の8",
+    )
+    def _after_credits(s: Scope) -> pl.Expr:
+        credits = s(f"adjustment_credit_{level}") + s(f"dividend_credit_{level}") + s(f"housing_loan_credit_{level}")
+        # 寄附金税額控除 (申告特例控除額を含む) after the 住宅借入金等特別税額控除 (kiban.tax.rules.donations).
+        credits = credits + s(f"donation_credit_{level}")
+        return (s(f"income_levy_gross_{level}") - credits).clip(lower_bound=0)
+
+    reduction_law = {"municipal": "第5項", "prefectural": "第2項"}[level]
+
+    @rules.rule(
         f"income_levy_before_flat_reduction_{level}",
-        label=f"所得割額（{japanese}、定額減税前）",
-        reference=article + "、地方税法第314条の6・第314条の7、附則第5条・第5条の4の2",
+        label=f"所得割額（{japanese}、非課税限度額を超える者の減額後、定額減税前）",
+        reference=(
+            f"地方税法附則第3条の3{reduction_law}（総所得金額等が所得割の非課税限度額を少し超える者：税額控除後の所得割額"
+            "は、総所得金額等から限度額を控除した金額に率を乗じた額まで）"
+        ),
     )
     def _before_flat(s: Scope) -> pl.Expr:
-        credits = s(f"adjustment_credit_{level}") + s(f"dividend_credit_{level}") + s(f"housing_loan_credit_{level}")
-        amount = (s(f"income_levy_gross_{level}") - credits).clip(lower_bound=0)
+        # 所得割 after the credits (調整控除・配当控除・住宅借入金等特別税額控除) is at most
+        # (総所得金額等 − 所得割の非課税限度額) × this tax's rate, 1円未満切捨て, so that what is left of the income
+        # after both 所得割 is not below the limit (坂戸市「個人住民税所得割の調整措置」
+        # https://www.city.sakado.lg.jp/soshiki/13/22493.html; 棚倉町の計算例
+        # https://www.town.tanagura.fukushima.jp/temporary/page000126.html). The 定額減税 comes off the reduced amount.
+        excess = (s("total_income_base") - s("income_levy_exemption_limit")).clip(lower_bound=0)
+        cap = _times(s, excess, "income_levy.exemption.reduction_rate", level)
+        amount = pl.min_horizontal(s(f"income_levy_after_credits_{level}"), cap)
         return pl.when(s("income_levy_exempt")).then(0).otherwise(amount)
 
     flat_label = f"定額減税額（{japanese}）"
     flat_law = (
-        "地方税法附則第5条の8〜第5条の10（令和6年度分の特別税額控除。本人・控除対象配偶者・扶養親族1人につき1万円、"
-        "合計所得金額1,805万円超は対象外、市町村民税と道府県民税は両者の所得割額の比で按分）。令和7年度分は控除対象配偶者"
-        "以外の同一生計配偶者1人につき1万円（総務省「個人住民税における定額減税について」）"
+        "地方税法附則（令和6年法律第4号により追加）の「令和6年度分の個人の道府県民税・市町村民税の特別税額控除」の規定"
+        "（条番号はe-Govで未確認。各条第2項：本人・控除対象配偶者・扶養親族（国外居住者を除く）1人につき1万円、合計所得"
+        "金額1,805万円超は対象外、市町村民税と道府県民税は両者の所得割額の比で按分）。令和7年度分は同じ法律による"
+        "「令和7年度分の個人の道府県民税・市町村民税の特別税額控除」の規定：控除対象配偶者以外の同一生計配偶者1人に"
+        "つき1万円（総務省「個人住民税における定額減税について」）"
     )
 
     @rules.rule(f"flat_reduction_{level}", label=flat_label, reference=flat_law)
@@ -239,9 +275,11 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
 
     @rules.rule(f"flat_reduction_{level}", label=flat_label, reference=flat_law, since=FY2024)
     def _flat(s: Scope) -> pl.Expr:
-        # The 1万円 per person is shared between the two taxes in proportion to their 所得割 (before it): 道府県民税
-        # 分 = 控除額 × 道府県民税所得割 ÷ (市町村民税所得割 + 道府県民税所得割), 1円未満切捨て, the rest to the
-        # 市町村民税 (as the 相模原市 worked example computes it); each at most its own 所得割.
+        # The 1万円 per person is shared between the two taxes in proportion to their 所得割 (after the 附則第3条の3
+        # reduction, before this credit): 道府県民税分 = 控除額 × 道府県民税所得割 ÷ (市町村民税所得割 + 道府県民税
+        # 所得割), 1円未満切捨て, the rest to the 市町村民税 (as the 相模原市 worked example computes it); each at most
+        # its own 所得割. The rounding is not confirmed by the law text (the 平成10年度 特別減税 rounded this share up);
+        # the 相模原市 example gives the same 100-yen amounts either way.
         total = s("flat_reduction_persons") * s.yen("resident_tax.flat_reduction.per_person")
         municipal = s("income_levy_before_flat_reduction_municipal")
         prefectural = s("income_levy_before_flat_reduction_prefectural")
@@ -277,8 +315,10 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
 
 
 FLAT_PERSONS_LAW = (
-    "令和6年度: 本人＋控除対象配偶者＋扶養親族（地方税法附則第5条の8第1項）。令和7年度: 控除対象配偶者以外の"
-    "同一生計配偶者（総務省「個人住民税における定額減税について」; いわき市・利根町「令和7年度 個人住民税の定額減税"
+    "令和6年度: 本人＋控除対象配偶者＋扶養親族（地方税法附則「令和6年度分の個人の道府県民税・市町村民税の特別税額"
+    "控除」の各条第2項、令和6年法律第4号。条番号はe-Govで未確認）。令和7年度: 控除対象配偶者以外の同一生計配偶者"
+    "（地方税法附則「令和7年度分の個人の道府県民税・市町村民税の特別税額控除」、同法律。総務省「個人住民税における"
+    "定額減税について」; いわき市・利根町「令和7年度 個人住民税の定額減税"
     "について」: 納税義務者の前年の合計所得金額が1,000万円超1,805万円以下で、前年の合計所得金額48万円以下の同一生計"
     "配偶者（国外居住者を除く）を有する者）"
 )

@@ -17,6 +17,24 @@ def _income_levy(s: Scope) -> pl.Expr:
     return s("income_levy_municipal") + s("income_levy_prefectural")
 
 
+def _declare_credits(level: str, japanese: str) -> None:
+    @rules.rule(
+        f"tax_credits_{level}",
+        label=f"税額控除額等（{japanese}）",
+        reference=(
+            "税額控除前の所得割額から定額減税前の所得割額まで: 調整控除（地方税法第314条の6）、配当控除（附則第5条）、"
+            "住宅借入金等特別税額控除（附則第5条の4の2）、寄附金税額控除（第314条の7）、所得割の非課税と減額（附則第3条の3）"
+        ),
+    )
+    def _credits(s: Scope) -> pl.Expr:
+        # What the 納税通知書 shows between the 所得割 before credits and the 定額減税 (both stored with the result).
+        return s(f"income_levy_gross_{level}") - s(f"income_levy_before_flat_reduction_{level}")
+
+
+_declare_credits("municipal", "市町村民税")
+_declare_credits("prefectural", "道府県民税")
+
+
 @rules.rule("per_capita", label="均等割額（市町村民税＋道府県民税）", reference="地方税法第310条・第38条")
 def _per_capita(s: Scope) -> pl.Expr:
     return s("per_capita_municipal") + s("per_capita_prefectural")
