@@ -64,6 +64,17 @@ def times_rate_expr(expr: pl.Expr, rate: Decimal) -> pl.Expr:
     return (expr.cast(pl.Int64) * numerator // denominator).cast(pl.Int64)
 
 
+def times_ratio_up_expr(expr: pl.Expr, numerator: int | pl.Expr, denominator: int | pl.Expr) -> pl.Expr:
+    """``expr × numerator ÷ denominator`` (each may vary by row) in exact integer arithmetic, fractions of a yen
+    rounded up (1円未満切上げ) for non-negative amounts."""
+    return ((expr.cast(pl.Int64) * numerator + denominator - 1) // denominator).cast(pl.Int64)
+
+
+def times_rate_up_expr(expr: pl.Expr, rate: Decimal) -> pl.Expr:
+    """``times_rate_expr`` rounded up (1円未満切上げ) instead of down."""
+    return times_ratio_up_expr(expr, *rate.as_integer_ratio())
+
+
 def format_yen(amount: int) -> str:
     """「1,234,567円」; a negative amount is shown with a minus sign (「-1,234円」)."""
     return f"{amount:,}円"

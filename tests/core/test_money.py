@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kiban.core.errors import InputError
-from kiban.core.money import ceil_to, ceil_to_expr, floor_to, floor_to_expr, format_yen, parse_yen
+from kiban.core.money import (
+    ceil_to,
+    ceil_to_expr,
+    floor_to,
+    floor_to_expr,
+    format_yen,
+    parse_yen,
+    times_rate_expr,
+    times_rate_up_expr,
+)
 
 
 @pytest.mark.parametrize(
@@ -102,3 +113,14 @@ def test_parse_yen_refuses(typed: str) -> None:
 @given(st.integers(min_value=0, max_value=10**15))
 def test_format_then_parse_round_trip(amount: int) -> None:
     assert parse_yen(format_yen(amount), field="金額") == amount
+
+
+@given(st.integers(min_value=0, max_value=10**12), st.integers(min_value=1, max_value=10_000))
+def test_a_rate_rounds_down_or_up_exactly(amount: int, basis_points: int) -> None:
+    rate = Decimal(basis_points) / 10_000
+    frame = pl.DataFrame({"yen": [amount]})
+    down = frame.select(times_rate_expr(pl.col("yen"), rate)).item()
+    up = frame.select(times_rate_up_expr(pl.col("yen"), rate)).item()
+    exact = amount * basis_points
+    assert down == exact // 10_000
+    assert up == -(-exact // 10_000)

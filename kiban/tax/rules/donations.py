@@ -35,7 +35,7 @@ from fractions import Fraction
 
 import polars as pl
 
-from kiban.core.money import times_rate_expr
+from kiban.core.money import times_rate_expr, times_rate_up_expr, times_ratio_up_expr
 from kiban.core.rules.engine import Scope
 from kiban.tax.rules.common import brackets, rules
 from kiban.tax.rules.levy import LEVELS
@@ -55,16 +55,6 @@ MARGINAL_RATES: list[tuple[int, str]] = [
     (40_000_000, "0.40"),
 ]
 TOP_MARGINAL_RATE = "0.45"
-
-
-def _times_up(amount: pl.Expr, ratio: Fraction) -> pl.Expr:
-    """``amount × ratio`` for a non-negative amount, exact, 1円未満切上げ."""
-    return _times_fraction_up(amount, pl.lit(ratio.numerator), pl.lit(ratio.denominator))
-
-
-def _times_fraction_up(amount: pl.Expr, numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
-    """``amount × numerator ÷ denominator`` (per row) for a non-negative amount, exact, 1円未満切上げ."""
-    return (amount.cast(pl.Int64) * numerator + denominator - 1) // denominator
 
 
 def _marginal_ratio(s: Scope, ratio: Callable[[Fraction], Fraction]) -> tuple[pl.Expr, pl.Expr]:
@@ -131,8 +121,8 @@ def _declare_level(level: str, japanese: str) -> None:
     def _basic(s: Scope) -> pl.Expr:
         kind = "resident_tax.donation_credit.basic_rate"
         base = s(f"donation_basic_base_{level}")
-        ordinary = _times_up(base, Fraction(s.rate(f"{kind}.{level}")))
-        designated = _times_up(base, Fraction(s.rate(f"{kind}.{level}_designated_city")))
+        ordinary = times_rate_up_expr(base, s.rate(f"{kind}.{level}"))
+        designated = times_rate_up_expr(base, s.rate(f"{kind}.{level}_designated_city"))
         return pl.when(s("designated_city")).then(designated).otherwise(ordinary)
 
     @rules.rule(
@@ -142,7 +132,7 @@ def _declare_level(level: str, japanese: str) -> None:
     )
     def _special_cap(s: Scope) -> pl.Expr:
         levied = (s(f"income_levy_gross_{level}") - s(f"adjustment_credit_{level}")).clip(lower_bound=0)
-        return _times_up(levied, Fraction(s.rate("resident_tax.donation_credit.special_cap_rate")))
+        return times_rate_up_expr(levied, s.rate("resident_tax.donation_credit.special_cap_rate"))
 
     @rules.rule(
         f"donation_special_credit_{level}",
@@ -162,7 +152,7 @@ def _declare_level(level: str, japanese: str) -> None:
         in_city = s("designated_city")
         numerator = pl.when(in_city).then(designated_ratio[0]).otherwise(ordinary_ratio[0])
         denominator = pl.when(in_city).then(designated_ratio[1]).otherwise(ordinary_ratio[1])
-        amount = _times_fraction_up(eligible, numerator, denominator)
+        amount = times_ratio_up_expr(eligible, numerator, denominator)
         return pl.min_horizontal(amount, s(f"donation_special_cap_{level}"))
 
     @rules.rule(
@@ -179,7 +169,7 @@ def _declare_level(level: str, japanese: str) -> None:
         def ratio(rate: Fraction) -> Fraction:
             return _surtaxed(s, rate) / _special_ratio(s, rate)
 
-        credit = _times_fraction_up(s(f"donation_special_credit_{level}"), *_marginal_ratio(s, ratio))
+        credit = times_ratio_up_expr(s(f"donation_special_credit_{level}"), *_marginal_ratio(s, ratio))
         return pl.when(s("donation_one_stop")).then(credit).otherwise(0)
 
     @rules.rule(
