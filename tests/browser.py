@@ -12,12 +12,16 @@ import threading
 import time
 from collections.abc import Iterator
 
+import pyotp
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from pgcluster import in_ci
+
+PASSWORD = "browser test password"
+"""The password of every staff user the browser tests create."""
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -78,3 +82,15 @@ def page(browser: Browser) -> Iterator[Page]:
     opened = context.new_page()
     yield opened
     context.close()
+
+
+def sign_in(page: Page, server: LiveServer, *, lg_code: str, user_id: str, totp_secret: str) -> None:
+    """Sign in as a staff user (password ``PASSWORD``) with the second factor."""
+    page.goto(server.url + "/")
+    page.get_by_label("団体コード（6桁）").fill(lg_code)
+    page.get_by_label("ユーザーID").fill(user_id)
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+    page.get_by_label("確認コード").fill(pyotp.TOTP(totp_secret).now())
+    page.get_by_role("button", name="確認").click()
+    expect(page.get_by_role("button", name="ログアウト")).to_be_visible()

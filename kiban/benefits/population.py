@@ -11,9 +11,9 @@ A household made only of people supported by a taxed relative is not paid (「�
 は対象外」, e.g. 米原市「電力・ガス・食料品等価格高騰緊急支援給付金について」
 https://www.city.maibara.lg.jp/kinkyu/kansensho/kojinsetaisien/18441.html; the 低所得世帯支援枠 制度要綱 excludes
 「住民税が課税されている他の親族等の扶養を受けている者のみで構成される世帯」 alike). A person is
-``supported_by_taxed_relative`` when the 年度's assessment population has them as their claimant's 同一生計配偶者 or
-扶養親族 (``kiban.tax.assessment.dependant_claims``) and the claimant's stored 課税区分 is not 非課税 (均等割のみ課税
-or 課税). Claims are those the assessment knows (``kiban.tax.inputs``: the household head on 1 January claims the
+``supported_by_taxed_relative`` when the stored assessment of the 年度 has them as a taxpayer's 同一生計配偶者 or
+扶養親族 (``supported_by``) and that taxpayer's 課税区分 in the same assessment is not 非課税 (均等割のみ課税 or 課税).
+Claims are those the assessment knows (``kiban.tax.inputs``: the household head on 1 January claims the
 relatives of the household), so the exclusion bites where the household changed before the base date (世帯分離,
 転居). A claimant in another municipality (a student supported by parents elsewhere) is not in these records: staff
 still exclude such households on review.
@@ -37,7 +37,7 @@ from kiban.core.params.service import values_on
 from kiban.registry import snapshot
 from kiban.tax.access import PURPOSE as TAX_PURPOSE
 from kiban.tax.access import may_read as may_read_tax
-from kiban.tax.assessment import DEPENDANT_FLAGS, FLAT_TAX_CUT_YEAR, dependant_claims, flat_tax_cut_figures
+from kiban.tax.assessment import FLAT_TAX_CUT_YEAR, flat_tax_cut_figures
 from kiban.tax.models import Assessment
 from kiban.tax.service import population_of as tax_population_of
 
@@ -51,19 +51,27 @@ class Population:
 
 
 def _tax_statuses(db_session: TenantSession, fiscal_year: int | None, column: str) -> pl.DataFrame:
-    schema = {"person_no": pl.Utf8(), column: pl.Utf8()}
+    """``person_no``, the stored 課税区分 of the 年度 as ``column``, and ``supported_by``."""
+    schema = {"person_no": pl.Utf8(), column: pl.Utf8(), "supported_by": pl.Utf8()}
     if fiscal_year is None:
         return pl.DataFrame(schema=schema)
+    a = Assessment
     rows = db_session.execute(
-        select(Assessment.person_no, Assessment.tax_status).where(Assessment.fiscal_year == fiscal_year)
+        select(a.person_no, a.tax_status, a.supported_by).where(a.fiscal_year == fiscal_year)
     ).all()
     return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+
+
+def _supported_by_taxed_relative(statuses: pl.DataFrame) -> pl.Expr:
+    """Whether the person is the 同一生計配偶者 or 扶養親族 of someone whose 課税区分 (``statuses``) is not 非課税."""
+    taxed = statuses.filter(pl.col("tax_status") != EXEMPT)["person_no"]
+    return pl.col("supported_by").is_in(taxed.implode()).fill_null(value=False)
 
 
 def population_of(db_session: TenantSession, *, actor: Principal, program: Program) -> Population:
     """The residents on ``program.base_date`` with their 課税区分 and whether a taxed relative supports them (see the
     module docstring), and the parameters on that date. Reads the registry snapshot (``REGISTRY_READ``, audited
-    there) and the tax assessments and declarations (``TAX_READ``, audited)."""
+    there) and the stored tax assessments (``TAX_READ``, audited)."""
     if program.unit == Unit.PERSON:
         return _tax_figures(db_session, actor=actor, program=program)
     residents = snapshot.residents(db_session, actor=actor, on=program.base_date)
@@ -80,41 +88,14 @@ def population_of(db_session: TenantSession, *, actor: Principal, program: Progr
             purpose=TAX_PURPOSE,
             detail={"program": program.code, "fiscal_years": years, "count": current.height + previous.height},
         )
-    supported = _supported_by_taxed_relative(db_session, actor=actor, program=program, statuses=current)
     frame = (
         residents.select("person_no", "household_no", "relationship", "birth_date")
         .join(current, on="person_no", how="left")
-        .join(previous, on="person_no", how="left")
-        .with_columns(pl.col("person_no").is_in(supported["person_no"].implode()).alias("supported_by_taxed_relative"))
+        .join(previous.drop("supported_by"), on="person_no", how="left")
+        .with_columns(_supported_by_taxed_relative(current).alias("supported_by_taxed_relative"))
+        .drop("supported_by")
     )
     return Population(frame, values_on(db_session, program.base_date))
-
-
-def _supported_by_taxed_relative(
-    db_session: TenantSession, *, actor: Principal, program: Program, statuses: pl.DataFrame
-) -> pl.DataFrame:
-    """``person_no`` of everyone assessed for the program's 年度 as the 同一生計配偶者 or 扶養親族 of a claimant whose
-    課税区分 there (``statuses``) is not 非課税; none for a program without a 年度. Reads the 年度's declarations and
-    the registry snapshot on 1 January (``TAX_READ``, audited; the snapshot audits itself)."""
-    fiscal_year = program.tax_fiscal_year
-    if fiscal_year is None:
-        return pl.DataFrame(schema={"person_no": pl.Utf8()})
-    assessed = tax_population_of(db_session, actor=actor, fiscal_year=fiscal_year)
-    claims = dependant_claims(assessed.inputs, fiscal_year=fiscal_year, parameters=assessed.parameters)
-    taxed_claimants = statuses.filter(pl.col("tax_status") != EXEMPT).select(pl.col("person_no").alias("claimant_no"))
-    supported = (
-        claims.filter(pl.any_horizontal(DEPENDANT_FLAGS))
-        .join(taxed_claimants, on="claimant_no", how="semi")
-        .select("person_no")
-    )
-    record(
-        db_session,
-        actor=actor,
-        action="tax.dependants.read",
-        purpose=TAX_PURPOSE,
-        detail={"program": program.code, "fiscal_year": fiscal_year, "count": supported.height},
-    )
-    return supported
 
 
 def _tax_figures(db_session: TenantSession, *, actor: Principal, program: Program) -> Population:

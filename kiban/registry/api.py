@@ -16,7 +16,7 @@ from kiban.core.http.auth import require, tenant_session
 from kiban.core.identity.permissions import Permission, Principal
 from kiban.registry import search, service
 from kiban.registry.events import HEAD, Address, PersonState
-from kiban.registry.timeline import Entry, address_text, known_person, person_timeline
+from kiban.registry.timeline import Entry, address_text, person_timeline
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 Reader = Annotated[Principal, Depends(require(Permission.REGISTRY_READ))]
@@ -224,7 +224,7 @@ def get_household(request: Request, principal: Reader, household_no: str, as_of:
 def move_within(request: Request, principal: Writer, person_no: str, body: MoveWithin) -> Recorded:
     """Record a 転居 (住民基本台帳法第23条); returns the event number and the person's state after it."""
     with tenant_session(request, principal) as s:
-        known_person(s, principal, person_no)
+        service.known_person(s, principal.lg_code, person_no)
         event_no = service.register_move_within(s, actor=principal, person_no=person_no, **body.model_dump())
         state = service.person_state(s, actor=principal, person_no=person_no)
     assert state is not None

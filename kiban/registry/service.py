@@ -777,6 +777,18 @@ def correct_event(
 # --- reads ----------------------------------------------------------------------------------------------------------
 
 
+def known_person(db_session: TenantSession, lg_code: str, person_no: str) -> None:
+    """``NotFound`` unless the 宛名番号 is recorded in the municipality."""
+    if db_session.get(Person, (lg_code, person_no)) is None:
+        raise NotFound(f"宛名番号「{person_no}」の住民は記録されていません。")
+
+
+def known_household(db_session: TenantSession, lg_code: str, household_no: str) -> None:
+    """``NotFound`` unless the 世帯番号 is recorded in the municipality."""
+    if db_session.get(Household, (lg_code, household_no)) is None:
+        raise NotFound(f"世帯番号「{household_no}」の世帯は記録されていません。")
+
+
 def person_state(
     db_session: TenantSession,
     *,
@@ -787,9 +799,7 @@ def person_state(
 ) -> PersonState | None:
     """The person's state on 異動日 ``as_of`` (latest when None) as recorded by ``recorded_as_of`` (everything when
     None); None if the person was not yet recorded then. ``NotFound`` if the 宛名番号 is unknown in this tenant."""
-    lg_code = may_read(db_session, actor)
-    if db_session.get(Person, (lg_code, person_no)) is None:
-        raise NotFound(f"宛名番号「{person_no}」の住民は記録されていません。")
+    known_person(db_session, may_read(db_session, actor), person_no)
     history = closed_history(db_session, persons={person_no}, households=set())
     state = fold(history, as_of=as_of, recorded_as_of=recorded_as_of).persons.get(person_no)
     detail: dict[str, Any] = {"as_of": as_of.isoformat() if as_of else None}
@@ -802,9 +812,7 @@ def person_state(
 def person_events(db_session: TenantSession, *, actor: Principal, person_no: str) -> list[Event]:
     """The person's history as known now (corrections applied), in 異動日 order: what a timeline shows. Events of
     their household that changed them (a 転居 of the whole household, a 世帯主変更) are included."""
-    lg_code = may_read(db_session, actor)
-    if db_session.get(Person, (lg_code, person_no)) is None:
-        raise NotFound(f"宛名番号「{person_no}」の住民は記録されていません。")
+    known_person(db_session, may_read(db_session, actor), person_no)
     events = closed_history(db_session, persons={person_no}, households=set())
     shaping = {v.event_no for v in versions(events).get(person_no, [])}
     mine = [e for e in effective_events(events) if e.person_no == person_no or e.event_no in shaping]
@@ -816,9 +824,7 @@ def household_members(
     db_session: TenantSession, *, actor: Principal, household_no: str, as_of: date | None = None
 ) -> list[PersonState]:
     """Residents of the household on ``as_of`` (latest when None), head first."""
-    lg_code = may_read(db_session, actor)
-    if db_session.get(Household, (lg_code, household_no)) is None:
-        raise NotFound(f"世帯番号「{household_no}」の世帯は記録されていません。")
+    known_household(db_session, may_read(db_session, actor), household_no)
     history = closed_history(db_session, persons=set(), households={household_no})
     members = fold(history, as_of=as_of).members(household_no)
     detail = {"as_of": as_of.isoformat() if as_of else None, "members": len(members)}

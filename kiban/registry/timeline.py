@@ -11,12 +11,11 @@ from sqlalchemy import or_, select
 
 from kiban.core.dates import to_wareki
 from kiban.core.db import TenantSession
-from kiban.core.errors import NotFound
 from kiban.core.identity.permissions import Principal
 from kiban.registry import service
 from kiban.registry.events import Address, Event, EventType
 from kiban.registry.history import event_of
-from kiban.registry.models import Person, RegistryEvent
+from kiban.registry.models import RegistryEvent
 
 SEX_LABELS = {"male": "男", "female": "女"}
 
@@ -114,12 +113,6 @@ class Entry:
     @property
     def label(self) -> str:
         return self.event_type.label
-
-
-def known_person(db_session: TenantSession, actor: Principal, person_no: str) -> None:
-    """``NotFound`` unless the 宛名番号 is recorded in the actor's municipality (before a write names it)."""
-    if db_session.get(Person, (actor.lg_code, person_no)) is None:
-        raise NotFound(f"宛名番号「{person_no}」の住民は記録されていません。")
 
 
 def person_timeline(db_session: TenantSession, *, actor: Principal, person_no: str) -> list[Entry]:

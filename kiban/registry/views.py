@@ -23,8 +23,7 @@ from kiban.core.http.templates import render
 from kiban.core.identity.permissions import Permission, Principal
 from kiban.registry import forms, search, service
 from kiban.registry.events import HEAD, PersonState, Status
-from kiban.registry.models import Household
-from kiban.registry.timeline import address_text, known_person, person_timeline, sex_label
+from kiban.registry.timeline import address_text, person_timeline, sex_label
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
 NAV = [NavItem("住民記録", "/registry", Permission.REGISTRY_READ)]
@@ -172,7 +171,7 @@ def _add_person_form(kind: str) -> None:
     def record(request: Request, principal: Writer, person_no: str, posted: Posted) -> Response:
         try:
             with tenant_session(request, principal) as s:
-                known_person(s, principal, person_no)
+                service.known_person(s, principal.lg_code, person_no)
                 event_no = spec.record(s, principal, person_no, posted)
         except InputError as exc:
             form = forms.kept(posted, spec.fields)
@@ -186,12 +185,6 @@ def _add_person_form(kind: str) -> None:
 
 for _kind in forms.PERSON_FORMS:
     _add_person_form(_kind)
-
-
-def _known_household(s: TenantSession, principal: Principal, household_no: str) -> None:
-    """``NotFound`` unless the 世帯番号 is recorded in the actor's municipality (before a write names it)."""
-    if s.get(Household, (principal.lg_code, household_no)) is None:
-        raise NotFound(f"世帯番号「{household_no}」の世帯は記録されていません。")
 
 
 def _household_event_page(
@@ -229,7 +222,7 @@ def _add_household_form(kind: str) -> None:
     def record(request: Request, principal: Writer, household_no: str, posted: Posted) -> Response:
         try:
             with tenant_session(request, principal) as s:
-                _known_household(s, principal, household_no)
+                service.known_household(s, principal.lg_code, household_no)
                 event_no = spec.record(s, principal, household_no, posted)
                 person_no = forms.person_of_event(s, principal, event_no)
         except InputError as exc:

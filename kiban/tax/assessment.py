@@ -111,6 +111,7 @@ RESULTS = [
     "flat_reduction_prefectural",
     "annual_tax",
     "tax_status",
+    "supported_by",
     "household_exempt",
     "household_per_capita_only",
 ]
@@ -171,17 +172,3 @@ def flat_tax_cut_figures(population: pl.DataFrame, *, parameters: Mapping[str, P
     and the taxes before it that the 調整給付 compares. ``parameters`` are those of the 年度 (1 April 2024)."""
     computation = assessment_plan(FLAT_TAX_CUT_YEAR, parameters, FLAT_TAX_CUT_FIGURES)
     return computation.compute(with_defaults(population), keep=["person_no", "household_no", *FLAT_TAX_CUT_FIGURES])
-
-
-DEPENDANT_FLAGS = ["is_spouse_dependant", "is_dependant"]
-"""Whether a person is their claimant's 同一生計配偶者 or 扶養親族 (年少扶養親族 included)."""
-
-
-def dependant_claims(
-    population: pl.DataFrame, *, fiscal_year: int, parameters: Mapping[str, ParamValue]
-) -> pl.DataFrame:
-    """Per person of a 年度's assessment population (``INPUTS``, e.g. ``kiban.tax.service.population_of(...).inputs``):
-    ``person_no``, ``claimant_no`` and ``DEPENDANT_FLAGS`` as the assessment judges them (地方税法第292条第1項第7号〜
-    第9号: claimed, and 合計所得金額 within the limit). ``parameters`` are those of the 年度 (1 April)."""
-    computation = assessment_plan(fiscal_year, parameters, DEPENDANT_FLAGS)
-    return computation.compute(with_defaults(population), keep=["person_no", "claimant_no", *DEPENDANT_FLAGS])

@@ -138,6 +138,8 @@ class Assessment(TenantOwned, Base):
     annual_tax: Mapped[int] = mapped_column(BigInteger)
     tax_status: Mapped[str] = mapped_column(String(20))
     """課税区分: exempt (非課税), per_capita_only (均等割のみ課税) or taxable (課税)."""
+    supported_by: Mapped[str | None] = mapped_column(String(20))
+    """宛名番号 of the taxpayer whose 同一生計配偶者 or 扶養親族 this person is (None: nobody's)."""
     household_exempt: Mapped[bool] = mapped_column(Boolean)
     """住民税非課税世帯: every member of the household is exempt."""
     household_per_capita_only: Mapped[bool] = mapped_column(Boolean)

@@ -49,6 +49,7 @@ RESULT_SCHEMA: dict[str, pl.DataType] = {
     "household_no": pl.Utf8(),
     **{name: pl.Int64() for name in RESULTS},
     "tax_status": pl.Utf8(),
+    "supported_by": pl.Utf8(),
     "household_exempt": pl.Boolean(),
     "household_per_capita_only": pl.Boolean(),
 }

@@ -78,7 +78,7 @@ def test_only_dependants_of_a_taxed_relative_are_not_paid(db: TestDatabase) -> N
         "1005": True,
         "1006": False,
     }
-    assert "tax.dependants.read" in audited
+    assert "tax.status.read" in audited
     households: dict[str, dict[str, Any]] = {
         r["household_no"]: r for r in entitlements(residents, PROGRAM, population.parameters).iter_rows(named=True)
     }

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -22,12 +21,11 @@ from kiban.payments import zengin
 from kiban.web.app import create_app
 
 from benefit_town import PROGRAM, registered_town
-from browser import LiveServer
+from browser import PASSWORD, LiveServer, sign_in
 from conftest import TestDatabase
 from residents import A
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser test password"
 USERS = {"kyufu": Role.WELFARE, "kihyo": Role.PAYMENT_MAKER, "shonin": Role.PAYMENT_CHECKER}
 
 
@@ -47,17 +45,6 @@ def benefit_server(sqlite_db: TestDatabase) -> Iterator[tuple[LiveServer, dict[s
     live.stop()
 
 
-def sign_in(page: Page, server: LiveServer, user_id: str, totp_secret: str) -> None:
-    page.goto(server.url + "/")
-    page.get_by_label("団体コード（6桁）").fill(A)
-    page.get_by_label("ユーザーID").fill(user_id)
-    page.get_by_label("パスワード").fill(PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.get_by_label("確認コード").fill(pyotp.TOTP(totp_secret).now())
-    page.get_by_role("button", name="確認").click()
-    expect(page.get_by_role("button", name="ログアウト")).to_be_visible()
-
-
 def sign_out(page: Page) -> None:
     page.get_by_role("button", name="ログアウト").click()
 
@@ -75,7 +62,7 @@ def test_from_eligibility_to_reconciliation(
     page: Page, benefit_server: tuple[LiveServer, dict[str, str]], tmp_path: Path
 ) -> None:
     server, secrets = benefit_server
-    sign_in(page, server, "kyufu", secrets["kyufu"])
+    sign_in(page, server, lg_code=A, user_id="kyufu", totp_secret=secrets["kyufu"])
     page.get_by_role("navigation", name="業務メニュー").get_by_role("link", name="給付金", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("給付金")
     page.get_by_role("link", name="令和5年度 住民税非課税世帯等に対する給付（低所得世帯支援）").click()
@@ -103,7 +90,7 @@ def test_from_eligibility_to_reconciliation(
         expect(page.get_by_test_id("status")).to_have_text("支給決定（口座確認済み）")
     sign_out(page)
 
-    sign_in(page, server, "kihyo", secrets["kihyo"])
+    sign_in(page, server, lg_code=A, user_id="kihyo", totp_secret=secrets["kihyo"])
     page.get_by_role("navigation", name="業務メニュー").get_by_role("link", name="給付金の支払").click()
     page.get_by_label("給付事業").select_option(PROGRAM)
     page.get_by_label("振込指定日").fill("2026-12-01")
@@ -112,7 +99,7 @@ def test_from_eligibility_to_reconciliation(
     expect(page.get_by_role("button", name="この内容で承認する")).to_have_count(0)  # 起票者 cannot approve
     sign_out(page)
 
-    sign_in(page, server, "shonin", secrets["shonin"])
+    sign_in(page, server, lg_code=A, user_id="shonin", totp_secret=secrets["shonin"])
     page.goto(server.url + "/payments")
     page.get_by_test_id("batches").get_by_role("link", name="1", exact=True).click()
     lines = page.get_by_test_id("lines").locator("tbody tr")
@@ -138,7 +125,7 @@ def test_from_eligibility_to_reconciliation(
     expect(page.get_by_test_id("stage-households").locator("tbody tr")).to_have_count(2)
     sign_out(page)
 
-    sign_in(page, server, "kihyo", secrets["kihyo"])
+    sign_in(page, server, lg_code=A, user_id="kihyo", totp_secret=secrets["kihyo"])
     page.goto(server.url + "/payments/1")
     for label, value in (
         ("委託者コード", "1234567890"),
@@ -189,7 +176,7 @@ def test_a_shared_account_is_held_shown_and_cleared(
     page: Page, benefit_server: tuple[LiveServer, dict[str, str]]
 ) -> None:
     server, secrets = benefit_server
-    sign_in(page, server, "kyufu", secrets["kyufu"])
+    sign_in(page, server, lg_code=A, user_id="kyufu", totp_secret=secrets["kyufu"])
     page.goto(f"{server.url}/benefits/{PROGRAM}")
     page.get_by_role("button", name="判定を実行する").click()
     expect(page.get_by_test_id("run-result")).to_be_visible()

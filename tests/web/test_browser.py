@@ -12,11 +12,10 @@ from kiban.core.identity import service
 from kiban.core.identity.permissions import Role
 from kiban.web.app import create_app
 
-from browser import LiveServer
+from browser import PASSWORD, LiveServer
 from conftest import TestDatabase
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser test password"
 
 
 @pytest.fixture

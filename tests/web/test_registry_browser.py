@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -15,12 +14,11 @@ from kiban.core.identity import service
 from kiban.core.identity.permissions import Role
 from kiban.web.app import create_app
 
-from browser import LiveServer
+from browser import PASSWORD, LiveServer, sign_in
 from conftest import TestDatabase
 from residents import A, move_in, staff
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser test password"
 CLERK = staff("clerk1", Role.REGISTRY)
 
 
@@ -41,13 +39,7 @@ def registry_server(sqlite_db: TestDatabase) -> Iterator[tuple[LiveServer, str]]
 
 def test_find_a_resident_and_register_a_move_within(page: Page, registry_server: tuple[LiveServer, str]) -> None:
     server, totp_secret = registry_server
-    page.goto(server.url + "/")
-    page.get_by_label("団体コード（6桁）").fill(A)
-    page.get_by_label("ユーザーID").fill("clerk")
-    page.get_by_label("パスワード").fill(PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.get_by_label("確認コード").fill(pyotp.TOTP(totp_secret).now())
-    page.get_by_role("button", name="確認").click()
+    sign_in(page, server, lg_code=A, user_id="clerk", totp_secret=totp_secret)
 
     page.get_by_role("navigation", name="業務メニュー").get_by_role("link", name="住民記録").click()
     page.get_by_label("フリガナ").fill("やまだ　た")

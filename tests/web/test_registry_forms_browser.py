@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -14,12 +13,11 @@ from kiban.core.identity import service
 from kiban.core.identity.permissions import Role
 from kiban.web.app import create_app
 
-from browser import LiveServer
+from browser import PASSWORD, LiveServer, sign_in
 from conftest import TestDatabase
 from residents import A, move_in, staff
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser test password"
 CLERK = staff("clerk1", Role.REGISTRY)
 
 
@@ -40,13 +38,7 @@ def household_server(sqlite_db: TestDatabase) -> Iterator[tuple[LiveServer, str]
 
 def test_change_the_head_of_a_household(page: Page, household_server: tuple[LiveServer, str]) -> None:
     server, totp_secret = household_server
-    page.goto(server.url + "/")
-    page.get_by_label("団体コード（6桁）").fill(A)
-    page.get_by_label("ユーザーID").fill("clerk")
-    page.get_by_label("パスワード").fill(PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.get_by_label("確認コード").fill(pyotp.TOTP(totp_secret).now())
-    page.get_by_role("button", name="確認").click()
+    sign_in(page, server, lg_code=A, user_id="clerk", totp_secret=totp_secret)
 
     page.goto(server.url + "/registry/persons/1001")
     page.get_by_role("link", name="世帯番号 9001").click()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -16,12 +15,11 @@ from kiban.tax import declarations
 from kiban.tax.service import assess_municipality
 from kiban.web.app import create_app
 
-from browser import LiveServer
+from browser import PASSWORD, LiveServer, sign_in
 from conftest import TestDatabase
 from residents import A, move_in, staff
 
 pytestmark = pytest.mark.browser
-PASSWORD = "browser test password"
 CLERK = staff("clerk1", Role.REGISTRY)
 TAX = staff("tax1", Role.TAX)
 FILE = "宛名番号,年度,種別,給与収入,社会保険料\n1001,2026,給与支払報告書,5000000,700000\n"
@@ -44,13 +42,7 @@ def tax_server(sqlite_db: TestDatabase) -> Iterator[tuple[LiveServer, str]]:
 
 def test_open_an_assessment_and_run_a_what_if(page: Page, tax_server: tuple[LiveServer, str]) -> None:
     server, totp_secret = tax_server
-    page.goto(server.url + "/")
-    page.get_by_label("団体コード（6桁）").fill(A)
-    page.get_by_label("ユーザーID").fill("zeimu")
-    page.get_by_label("パスワード").fill(PASSWORD)
-    page.get_by_role("button", name="ログイン").click()
-    page.get_by_label("確認コード").fill(pyotp.TOTP(totp_secret).now())
-    page.get_by_role("button", name="確認").click()
+    sign_in(page, server, lg_code=A, user_id="zeimu", totp_secret=totp_secret)
 
     page.get_by_role("navigation", name="業務メニュー").get_by_role("link", name="個人住民税").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("個人住民税")

@@ -38,7 +38,7 @@ import polars as pl
 from kiban.core.money import times_rate_expr, times_rate_up_expr, times_ratio_up_expr
 from kiban.core.rules.engine import Scope
 from kiban.tax.rules.common import brackets, rules
-from kiban.tax.rules.levy import LEVELS
+from kiban.tax.rules.levy import LEVELS, at_level_rate
 
 ARTICLES = {"municipal": "地方税法第314条の7", "prefectural": "地方税法第37条の2"}
 
@@ -119,11 +119,8 @@ def _declare_level(level: str, japanese: str) -> None:
         reference=f"{article}第1項（市町村民税100分の6・道府県民税100分の4、指定都市100分の8・100分の2）",
     )
     def _basic(s: Scope) -> pl.Expr:
-        kind = "resident_tax.donation_credit.basic_rate"
         base = s(f"donation_basic_base_{level}")
-        ordinary = times_rate_up_expr(base, s.rate(f"{kind}.{level}"))
-        designated = times_rate_up_expr(base, s.rate(f"{kind}.{level}_designated_city"))
-        return pl.when(s("designated_city")).then(designated).otherwise(ordinary)
+        return at_level_rate(s, base, "donation_credit.basic_rate", level, times=times_rate_up_expr)
 
     @rules.rule(
         f"donation_special_cap_{level}",

@@ -7,6 +7,7 @@ Rounding: 所得割 is computed in whole yen (1円未満切捨て) and each tax'
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import polars as pl
@@ -18,9 +19,13 @@ from kiban.tax.rules.common import FY2024, FY2025, FY2026, age_on_levy_date, by_
 LEVELS = {"municipal": "市町村民税", "prefectural": "道府県民税"}
 
 
-def _times(s: Scope, amount: pl.Expr, kind: str, level: str) -> pl.Expr:
-    ordinary = times_rate_expr(amount, s.rate(f"resident_tax.{kind}.{level}"))
-    designated = times_rate_expr(amount, s.rate(f"resident_tax.{kind}.{level}_designated_city"))
+def at_level_rate(
+    s: Scope, amount: pl.Expr, kind: str, level: str, times: Callable[[pl.Expr, Decimal], pl.Expr] = times_rate_expr
+) -> pl.Expr:
+    """``amount`` × the rate of parameter ``resident_tax.{kind}.{level}`` (``…_designated_city`` in a 指定都市),
+    rounded as ``times`` does (1円未満切捨て by default)."""
+    ordinary = times(amount, s.rate(f"resident_tax.{kind}.{level}"))
+    designated = times(amount, s.rate(f"resident_tax.{kind}.{level}_designated_city"))
     return pl.when(s("designated_city")).then(designated).otherwise(ordinary)
 
 
@@ -174,7 +179,7 @@ def _adjustment_base(s: Scope) -> pl.Expr:
 def _declare_level(level: str, japanese: str, article: str) -> None:
     @rules.rule(f"income_levy_gross_{level}", label=f"所得割額（{japanese}、税額控除前）", reference=article)
     def _gross(s: Scope) -> pl.Expr:
-        return _times(s, s("taxable_income"), "income_levy.rate", level)
+        return at_level_rate(s, s("taxable_income"), "income_levy.rate", level)
 
     @rules.rule(
         f"adjustment_credit_{level}",
@@ -182,7 +187,7 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
         reference="地方税法第314条の6・第37条（市町村民税3%・道府県民税2%、指定都市4%・1%）",
     )
     def _adjustment(s: Scope) -> pl.Expr:
-        return _times(s, s("adjustment_credit_base"), "adjustment_credit.rate", level)
+        return at_level_rate(s, s("adjustment_credit_base"), "adjustment_credit.rate", level)
 
     @rules.rule(
         f"dividend_credit_{level}",
@@ -256,7 +261,7 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
         # https://www.city.sakado.lg.jp/soshiki/13/22493.html; 棚倉町の計算例
         # https://www.town.tanagura.fukushima.jp/temporary/page000126.html). The 定額減税 comes off the reduced amount.
         excess = (s("total_income_base") - s("income_levy_exemption_limit")).clip(lower_bound=0)
-        cap = _times(s, excess, "income_levy.exemption.reduction_rate", level)
+        cap = at_level_rate(s, excess, "income_levy.exemption.reduction_rate", level)
         amount = pl.min_horizontal(s(f"income_levy_after_credits_{level}"), cap)
         return pl.when(s("income_levy_exempt")).then(0).otherwise(amount)
 

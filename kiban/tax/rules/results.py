@@ -69,6 +69,16 @@ def _status(s: Scope) -> pl.Expr:
     )
 
 
+@rules.rule(
+    "supported_by",
+    label="この人を同一生計配偶者又は扶養親族とする納税義務者の宛名番号",
+    reference="地方税法第292条第1項第7号〜第9号（給付金の「課税者の扶養親族等のみからなる世帯」の判定に使う）",
+    dtype=pl.Utf8(),
+)
+def _supported_by(s: Scope) -> pl.Expr:
+    return pl.when(s("is_spouse_dependant") | s("is_dependant")).then(s("claimant_no"))
+
+
 rules.aggregate(
     "household_exempt",
     Aggregate("exempt", by="household_no", key="household_no", agg="all"),
