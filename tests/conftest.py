@@ -40,6 +40,15 @@ OWNER_ROLE = "kiban_owner"
 APP_ROLE = "kiban_app"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def kernel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Plans compiled by the rules engine (``kiban.core.rules.compiled``) are cached for the session, not in the
+    user's cache: a run compiles what it tests."""
+    directory = tmp_path_factory.getbasetemp() / "kernels"
+    os.environ["KIBAN_KERNEL_CACHE"] = str(directory)
+    return directory
+
+
 @dataclass
 class TestDatabase:
     """One test's database: ``app`` connects as the application, ``owner`` as the table owner."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from functools import lru_cache
 
 import polars as pl
 
@@ -154,7 +155,14 @@ def with_defaults(population: pl.DataFrame) -> pl.DataFrame:
 
 
 def assessment_plan(fiscal_year: int, parameters: Mapping[str, ParamValue], targets: list[str] = RESULTS) -> Plan:
-    return plan(rules, targets, on=computation_date(fiscal_year), parameters=parameters, inputs=INPUTS)
+    return _plan(fiscal_year, tuple(sorted(parameters.items())), tuple(targets))
+
+
+@lru_cache(maxsize=64)
+def _plan(fiscal_year: int, parameters: tuple[tuple[str, ParamValue], ...], targets: tuple[str, ...]) -> Plan:
+    """One plan per 年度, parameter values and targets in a process (a plan is immutable; a compiled one is kept with
+    it, see ``kiban.core.rules.compiled``)."""
+    return plan(rules, targets, on=computation_date(fiscal_year), parameters=dict(parameters), inputs=INPUTS)
 
 
 def assess(

@@ -31,12 +31,13 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
 from kiban.core.params.catalogue import ParamValue
+from kiban.core.rules.compiled import COMPILE_FROM_ROWS, compile_plan
 
 
 class Entity(StrEnum):
@@ -79,6 +80,7 @@ _REDUCTIONS: dict[str, tuple[np.ufunc, Callable[[pl.Series], pl.Series], int | b
 
 
 Formula = Callable[["Scope"], pl.Expr]
+Backend = Literal["auto", "polars", "compiled"]
 
 
 @dataclass
@@ -232,15 +234,30 @@ class Plan:
             used.update(step.parameters)
         return dict(sorted(used.items()))
 
-    def compute(self, population: pl.DataFrame, *, keep: Iterable[str] | None = None) -> pl.DataFrame:
+    def compute(
+        self, population: pl.DataFrame, *, keep: Iterable[str] | None = None, backend: Backend = "auto"
+    ) -> pl.DataFrame:
         """Every planned quantity added as a column to ``population`` (which must hold the plan's inputs); with
         ``keep``, only those columns (inputs or quantities), and nothing is materialized that they do not need.
 
-        The layers are one lazy query. Before the first layer that reads an aggregate not computed yet, the query is
-        collected (with only the columns still needed) and every pending aggregate is added to it."""
+        ``backend``: ``"polars"`` evaluates the expressions with Polars (below); ``"compiled"`` runs the plan compiled
+        (``kiban.core.rules.compiled``, the same results) and fails where it cannot; ``"auto"`` runs compiled from
+        ``COMPILE_FROM_ROWS`` rows where it can, in Polars otherwise.
+
+        In Polars, the layers are one lazy query. Before the first layer that reads an aggregate not computed yet, the
+        query is collected (with only the columns still needed) and every pending aggregate is added to it."""
         missing = self.inputs - set(population.columns)
         if missing:
             raise RuleError(f"入力に列がありません: {', '.join(sorted(missing))}")
+        if backend == "compiled" or (backend == "auto" and population.height >= COMPILE_FROM_ROWS):
+            compiled = compile_plan(
+                self, population.schema, self._columns(population.columns) if keep is None else keep
+            )
+            result = None if compiled is None else compiled.compute(population)
+            if result is not None:
+                return result
+            if backend == "compiled":
+                raise RuleError("この計算はコンパイルして実行できません（Polars で実行してください）")
         wanted = None if keep is None else list(keep)
         needed = _needed_from(self.layers, wanted)
         gatherings: dict[tuple[str, str], _Gathering] = {}
@@ -260,6 +277,18 @@ class Plan:
         last = needed[len(self.layers)]
         computed = _with_aggregates(frame, pending, last, gatherings) if pending else _collect(frame, last)
         return computed if wanted is None else computed.select(wanted)
+
+    def _columns(self, given: list[str]) -> list[str]:
+        """The columns of a run that keeps everything, in the order the Polars run adds them (each aggregate where
+        the query is collected for it)."""
+        columns, pending = list(given), list[str]()
+        for layer in self.layers:
+            reads = {name for step in layer for name in step.reads}
+            if any(name in reads for name in pending):
+                columns, pending = columns + pending, []
+            columns += [s.rule.name for s in layer if isinstance(s.formula, pl.Expr)]
+            pending += [s.rule.name for s in layer if isinstance(s.formula, Aggregate)]
+        return [c for c in dict.fromkeys(columns + pending)]
 
 
 def _needed_from(layers: tuple[tuple[Step, ...], ...], keep: list[str] | None) -> list[set[str] | None]:

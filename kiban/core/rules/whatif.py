@@ -57,7 +57,7 @@ def compare(
     runs = []
     for parameters in (before, after):
         computation = plan(rules, names, on=on, parameters=parameters, inputs=population.columns)
-        runs.append(computation.compute(population, keep=[key, *names]))
+        runs.append(computation.compute(population, keep=[key, *names], backend="polars"))
     joined = runs[0].join(runs[1], on=key, suffix="__after", how="inner", maintain_order="left")
     changes: list[Change] = []
     differs = pl.lit(value=False)

@@ -1,0 +1,269 @@
+"""A plan run compiled gives exactly what Polars gives: every kind of expression the translation knows, aggregates
+of every kind, text codes, dates (before 1970 and leap days too); and what it does not know, or a population it
+cannot run (nulls, a division by zero), goes to Polars instead."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from kiban.core.money import times_rate_expr, times_ratio_up_expr
+from kiban.core.params.catalogue import ParamValue
+from kiban.core.rules import compiled
+from kiban.core.rules.engine import Aggregate, Entity, RuleError, RuleSet, Scope, plan
+
+ON = date(2025, 4, 1)
+PARAMS: dict[str, ParamValue] = {"toy.base": 430_000, "toy.rate": Decimal("0.06"), "toy.on": True}
+toy = RuleSet("compiled-toy")
+
+
+@toy.rule("age", label="年齢", reference="test", dtype=pl.Int32())
+def _age(s: Scope) -> pl.Expr:
+    born = s("birth_date")
+    before = (born.dt.month().cast(pl.Int32) * 100 + born.dt.day()) > 1231
+    return (2024 - born.dt.year().cast(pl.Int32) - before.cast(pl.Int32)).cast(pl.Int32)
+
+
+@toy.rule("born_in_window", label="期間内の出生", reference="test", dtype=pl.Boolean())
+def _window(s: Scope) -> pl.Expr:
+    return s("birth_date").is_between(date(1960, 2, 29), date(2000, 3, 1)) & (s("birth_date") <= date(1999, 12, 31))
+
+
+@toy.rule("income", label="所得", reference="test")
+def _income(s: Scope) -> pl.Expr:
+    revenue = s("revenue")
+    deduction = (
+        pl.when(revenue <= 1_625_000)
+        .then(550_000)
+        .when(revenue <= 1_800_000)
+        .then(times_rate_expr(revenue, Decimal("0.4")) - 100_000)
+        .otherwise(pl.min_horizontal(times_rate_expr(revenue, Decimal("0.2")) + 440_000, 1_950_000))
+    )
+    return (revenue - deduction).clip(lower_bound=0)
+
+
+@toy.rule("signed", label="負の数を含む計算", reference="test")
+def _signed(s: Scope) -> pl.Expr:
+    delta = s("delta")
+    return (delta // 7) + (-delta // 3) + delta.abs() * 2 - pl.max_horizontal(delta, -5) + delta.clip(-100, 100)
+
+
+@toy.rule("levy", label="税額", reference="test")
+def _levy(s: Scope) -> pl.Expr:
+    taxable = (s("income") - s.yen("toy.base") - s("children") * 330_000).clip(lower_bound=0) // 1000 * 1000
+    return times_rate_expr(taxable, s.rate("toy.rate")) // 100 * 100
+
+
+@toy.rule("rounded_up", label="切上げ", reference="test")
+def _rounded_up(s: Scope) -> pl.Expr:
+    return times_ratio_up_expr(s("levy"), 2, 3)
+
+
+@toy.rule("special", label="特別障害者", reference="test", dtype=pl.Boolean())
+def _special(s: Scope) -> pl.Expr:
+    return (s("disability") == "special") | ~(s("disability") != "ordinary") & pl.lit(s.flag("toy.on"))
+
+
+@toy.rule("status", label="区分", reference="test", dtype=pl.Utf8())
+def _status(s: Scope) -> pl.Expr:
+    return (
+        pl.when(s("levy") == 0)
+        .then(pl.lit("exempt"))
+        .when(s("special"))
+        .then(pl.lit("reduced"))
+        .otherwise(pl.lit("taxed"))
+    )
+
+
+@toy.rule("taxed", label="課税", reference="test", dtype=pl.Boolean())
+def _taxed(s: Scope) -> pl.Expr:
+    return s("status") == "taxed"
+
+
+@toy.rule("is_child", label="子", reference="test")
+def _is_child(s: Scope) -> pl.Expr:
+    return (s("parent").is_not_null() & (s("age") < 16)).cast(pl.Int64)
+
+
+@toy.rule("claimed_by", label="扶養者", reference="test", dtype=pl.Utf8())
+def _claimed_by(s: Scope) -> pl.Expr:
+    return pl.when(s("is_child") > 0).then(s("parent"))  # nulls and a text input: left to Polars
+
+
+toy.aggregate("children", Aggregate("is_child", by="parent", key="id"), label="子の数", reference="test")
+toy.aggregate("child_count", Aggregate("age", by="parent", key="id", agg="count"), label="数", reference="test")
+toy.aggregate(
+    "oldest_child", Aggregate("age", by="parent", key="id", agg="max", empty=-1), label="最年長", reference="test"
+)
+toy.aggregate(
+    "household_levy",
+    Aggregate("levy", by="household", key="household"),
+    label="世帯の税額",
+    reference="test",
+    entity=Entity.HOUSEHOLD,
+)
+toy.aggregate(
+    "household_all_exempt",
+    Aggregate("taxed", by="household", key="household", agg="all", empty=True),
+    label="世帯全員非課税",
+    reference="test",
+    entity=Entity.HOUSEHOLD,
+    dtype=pl.Boolean(),
+)
+toy.aggregate(
+    "household_any_special",
+    Aggregate("special", by="household", key="household", agg="any"),
+    label="特別障害者のいる世帯",
+    reference="test",
+    entity=Entity.HOUSEHOLD,
+    dtype=pl.Boolean(),
+)
+
+
+@toy.rule("net", label="差引", reference="test")
+def _net(s: Scope) -> pl.Expr:
+    return s("levy") - s("household_levy") // 10 + s("children") + s("oldest_child") + s("child_count")
+
+
+TARGETS = [
+    "born_in_window",
+    "signed",
+    "rounded_up",
+    "status",
+    "claimed_by",
+    "household_all_exempt",
+    "household_any_special",
+    "net",
+]
+
+
+def population(rows: int, seed: int) -> pl.DataFrame:
+    """People in households (not sorted by household), some claimed by another row (or by no one in the
+    population), born from 1900 to 2024 (leap days and dates before 1970 included)."""
+    rng = np.random.default_rng(seed)
+    ids = [f"P{i:06d}" for i in range(rows)]
+    parents = rng.integers(-rows // 2, rows, rows)
+    first, days = date(1900, 1, 1), (date(2024, 12, 31) - date(1900, 1, 1)).days
+    births = [first + timedelta(days=int(d)) for d in rng.integers(0, days, rows)]
+    births[:3] = [date(1960, 2, 29), date(2000, 3, 1), date(1969, 12, 31)]
+    return pl.DataFrame(
+        {
+            "id": ids,
+            "household": [f"H{h}" for h in rng.integers(0, max(rows // 3, 1), rows)],
+            "parent": [ids[p] if p >= 0 else (None if p % 2 else "NOBODY") for p in parents],
+            "birth_date": births,
+            "revenue": rng.choice([0, 550_000, 1_625_000, 1_625_001, 3_000_000, 12_000_000], rows)
+            + rng.integers(0, 2, rows),
+            "delta": rng.integers(-1_000, 1_000, rows),
+            "disability": rng.choice(["none", "ordinary", "special", "other"], rows),
+        }
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_compiled_and_polars_give_the_same_columns(seed: int) -> None:
+    people = population(2_000, seed)
+    computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=people.columns)
+    polars = computation.compute(people, backend="polars")
+    fast = computation.compute(people, backend="compiled")
+    assert fast.columns == polars.columns
+    assert fast.schema == polars.schema
+    for name in polars.columns:
+        assert fast[name].equals(polars[name]), name
+    assert polars["status"].n_unique() == 3, "the data exercises the rules"
+    assert (polars["children"] > 0).any()
+    assert (polars["oldest_child"] == -1).any()
+    assert polars["claimed_by"].null_count() > 0
+
+
+def test_kept_columns_only() -> None:
+    people = population(500, 3)
+    computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=people.columns)
+    keep = ["id", "status", "net", "claimed_by"]
+    fast = computation.compute(people, keep=keep, backend="compiled")
+    assert fast.equals(computation.compute(people, keep=keep, backend="polars"))
+
+
+def test_quantities_it_cannot_translate_run_in_polars_at_the_end() -> None:
+    people = population(300, 4)
+    computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=people.columns)
+    compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
+    assert compiled_plan is not None
+    assert [s.rule.name for s in compiled_plan.in_polars] == ["claimed_by"]
+
+
+def test_a_population_it_cannot_run_goes_to_polars() -> None:
+    people = population(300, 5)
+    computation = plan(toy, ["signed", "net"], on=ON, parameters=PARAMS, inputs=people.columns)
+    with_null = people.with_columns(pl.when(pl.col("delta") > 900).then(None).otherwise(pl.col("delta")).alias("delta"))
+    assert with_null["delta"].null_count() > 0
+    expected = computation.compute(with_null, backend="polars")
+    assert computation.compute(with_null).equals(expected), "auto: Polars, with its nulls"
+    with pytest.raises(RuleError, match="コンパイル"):
+        computation.compute(with_null, backend="compiled")
+
+
+def test_a_division_by_zero_goes_to_polars() -> None:
+    rules = RuleSet("divide")
+
+    @rules.rule("share", label="按分", reference="test")
+    def _share(s: Scope) -> pl.Expr:
+        return s("amount") // s("parts")
+
+    people = pl.DataFrame({"amount": [10, 20, 30], "parts": [3, 0, 4]})
+    computation = plan(rules, ["share"], on=ON, parameters={}, inputs=people.columns)
+    assert computation.compute(people)["share"].to_list() == [3, None, 7]
+    with pytest.raises(RuleError):
+        computation.compute(people, backend="compiled")
+
+
+def test_a_formula_with_floats_is_not_compiled() -> None:
+    rules = RuleSet("floats")
+
+    @rules.rule("half", label="半分", reference="test")
+    def _half(s: Scope) -> pl.Expr:
+        return (s("amount") * 0.5).cast(pl.Int64)
+
+    @rules.rule("more", label="加算", reference="test")
+    def _more(s: Scope) -> pl.Expr:
+        return s("half") + 1
+
+    people = pl.DataFrame({"amount": [10, 21]})
+    computation = plan(rules, ["more"], on=ON, parameters={}, inputs=people.columns)
+    assert compiled.compile_plan(computation, people.schema, ["more"]) is None, "a compiled quantity reads it"
+    assert computation.compute(people)["more"].to_list() == [6, 11]
+
+
+def test_auto_compiles_from_the_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    people = population(400, 6)
+    computation = plan(toy, ["net"], on=ON, parameters=PARAMS, inputs=people.columns)
+    seen: list[int] = []
+    original = compiled.CompiledPlan.compute
+
+    def counting(self: compiled.CompiledPlan, frame: pl.DataFrame) -> pl.DataFrame | None:
+        seen.append(frame.height)
+        return original(self, frame)
+
+    monkeypatch.setattr(compiled.CompiledPlan, "compute", counting)
+    monkeypatch.setattr("kiban.core.rules.engine.COMPILE_FROM_ROWS", 300)
+    computation.compute(people.head(299))
+    assert seen == []
+    computation.compute(people)
+    assert seen == [400]
+
+
+def test_the_generated_module_is_written_once_and_reused(kernel_cache: Path) -> None:
+    people = population(50, 7)
+    computation = plan(toy, ["signed"], on=ON, parameters=PARAMS, inputs=people.columns)
+    first = compiled.compile_plan(computation, people.schema, ["signed"])
+    again = plan(toy, ["signed"], on=ON, parameters=PARAMS, inputs=people.columns)
+    second = compiled.compile_plan(again, people.schema, ["signed"])
+    assert first is not None
+    assert second is not None
+    assert first.module is second.module, "the same source is the same module"
+    assert len(list(kernel_cache.glob("plan_*.py"))) >= 1
