@@ -11,11 +11,12 @@ reduction a compiled loop too (``_aggregate`` in the generated module).
 What is compiled must give exactly what Polars gives, so only what has the same meaning is translated: integers
 (Int64, Int32; wrap-around and floor division alike), booleans, dates (days since 1970; year, month and day of
 them), text only in ``==`` / ``!=`` against literals (as codes) and as the literal results of a text quantity,
-``is_not_null`` of an input. An expression with anything else (a null literal, a float, a function not listed) is
-not translated: that quantity, if nothing compiled reads it, is computed by Polars at the end; otherwise the whole
-plan runs in Polars. At run time, an input read by the compiled code that holds nulls, or a division by zero (null
-in Polars), sends the run to Polars too. ``tests/core/test_rules_compiled.py`` and
-``tests/tax/test_compiled_assessment.py`` check that the two ways give the same columns to the yen.
+``is_not_null`` of an input. Nothing compiled is ever null (no null literal is translated; an input read with nulls,
+or a division by zero, null in Polars, sends the run to Polars), so ``fill_null`` is the value itself. A quantity
+with anything else (a null literal, a float, a function not listed) is computed by Polars at the end if nothing
+compiled reads it; otherwise the whole plan runs in Polars. ``tests/core/test_rules_compiled.py``,
+``tests/tax/test_compiled_assessment.py`` and ``tests/benefits/test_compiled_eligibility.py`` check that the two
+ways give the same columns to the yen.
 
 Compiling takes seconds (``COMPILE_FROM_ROWS`` keeps small runs on Polars): the generated source is written once
 to the kernel cache (``KIBAN_KERNEL_CACHE``, default ``~/.cache/kiban/kernels``) under the hash of its text, and
@@ -249,6 +250,11 @@ class _Translation:
             if clip["has_max"]:
                 value = f"min({value}, {next(bounds)})"
             return value
+        if function == "FillNull":
+            return args[0]  # nothing compiled is ever null (see ``CompiledPlan.compute``)
+        if function in ({"Boolean": "AllHorizontal"}, {"Boolean": "AnyHorizontal"}):
+            joined = " & " if function["Boolean"] == "AllHorizontal" else " | "
+            return f"({joined.join(args)})"
         if function == {"Boolean": "Not"}:
             return f"(not {args[0]})"
         if function == {"Boolean": "IsNotNull"}:
@@ -385,8 +391,9 @@ class CompiledPlan:
     def _column(self, population: pl.DataFrame, values: dict[str, np.ndarray], name: str) -> np.ndarray:
         if name not in values:
             column = population.get_column(name)
-            if name in self.texts:
-                column = pl.select(_coded(column, self.texts[name].codes)).to_series()
+            if name in self.texts:  # as the codes of its literals (none: only counted, its values never read)
+                codes = self.texts[name].codes
+                column = pl.select(_coded(column, codes)).to_series() if codes else pl.zeros(column.len(), eager=True)
             elif column.dtype == pl.Date():
                 column = column.to_physical().cast(pl.Int64)
             values[name] = _read_only(column.to_numpy())
@@ -412,7 +419,8 @@ def _coded(column: pl.Series, codes: dict[str, int]) -> pl.Expr:
     chain: Any = pl
     for text, code in codes.items():
         chain = chain.when(pl.lit(column) == text).then(code)
-    return pl.lit(-1, dtype=pl.Int64) if chain is pl else chain.otherwise(-1).cast(pl.Int64)
+    coded: pl.Expr = chain.otherwise(-1).cast(pl.Int64)
+    return coded
 
 
 def _pool() -> ThreadPoolExecutor:
