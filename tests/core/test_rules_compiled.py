@@ -267,3 +267,16 @@ def test_the_generated_module_is_written_once_and_reused(kernel_cache: Path) -> 
     assert second is not None
     assert first.module is second.module, "the same source is the same module"
     assert len(list(kernel_cache.glob("plan_*.py"))) >= 1
+
+
+def test_without_a_kernel_cache_the_plan_runs_in_polars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    monkeypatch.setenv("KIBAN_KERNEL_CACHE", str(blocked))
+    people = population(200, 8)
+    parameters = {**PARAMS, "toy.base": 123_457}  # a plan never compiled in this process
+    computation = plan(toy, ["net"], on=ON, parameters=parameters, inputs=people.columns)
+    assert compiled.compile_plan(computation, people.schema, ["net"]) is None
+    with pytest.raises(RuleError):
+        computation.compute(people, keep=["net"], backend="compiled")
+    assert computation.compute(people, keep=["net"]).equals(computation.compute(people, keep=["net"], backend="polars"))

@@ -29,8 +29,10 @@ import hashlib
 import importlib.util
 import itertools
 import json
+import logging
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 COMPILE_FROM_ROWS = 200_000
 """Populations from this size run compiled (``backend="auto"``); below, the compile time would outweigh the gain."""
 
+_log = logging.getLogger(__name__)
 _THREADS = os.cpu_count() or 1
 _INTEGERS = {pl.Int64(), pl.Int32()}
 _POOL: ThreadPoolExecutor | None = None
@@ -504,7 +507,11 @@ def _compile(plan: Plan, schema: pl.Schema, wanted: tuple[str, ...]) -> Compiled
         lines += [f"        o_{n}[r] = v_{n}" for n, _ in writes] or ["        pass"]
         sources.append("\n".join(lines))
         plans.append((tuple(reads), tuple(masks), writes, tuple(aggregates)))
-    module = _load("\n".join(sources) + "\n")
+    try:
+        module = _load("\n".join(sources) + "\n")
+    except (OSError, ImportError) as exc:  # no kernel cache, no numba: the plan runs in Polars
+        _log.warning("compiled plans unavailable (%s); running in Polars", exc)
+        return None
     stages = tuple(
         _Stage(getattr(module, f"stage_{i}"), reads, masks, writes, aggregates)
         for i, (reads, masks, writes, aggregates) in enumerate(plans)
@@ -531,18 +538,34 @@ def _stages(plan: Plan, compiled: set[str]) -> list[tuple[list[Step], list[Step]
 _MODULES: dict[str, ModuleType] = {}
 
 
+def _written(source: str, name: str) -> Path:
+    """``source`` as file ``name`` in the kernel cache: ``KIBAN_KERNEL_CACHE``, else ``~/.cache/kiban/kernels``, else
+    (a home that cannot be written, as in some containers) the temporary directory."""
+    configured = os.environ.get("KIBAN_KERNEL_CACHE")
+    home = Path.home() / ".cache" / "kiban" / "kernels"
+    candidates = (
+        [Path(configured)] if configured else [home, Path(tempfile.gettempdir()) / f"kiban-kernels-{os.getuid()}"]
+    )
+    for directory in candidates:
+        path = directory / name
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                partial = path.with_suffix(f".{os.getpid()}.tmp")
+                partial.write_text(source, encoding="utf-8")
+                partial.replace(path)  # atomic: another process never imports half a file
+        except OSError:
+            continue
+        return path
+    raise OSError(f"no kernel cache can be written ({', '.join(map(str, candidates))})")
+
+
 def _load(source: str) -> ModuleType:
     """The generated module, written once to the kernel cache under the hash of its text and imported (numba keeps
     each function's machine code in ``__pycache__`` beside it)."""
     digest = hashlib.sha256(source.encode()).hexdigest()[:24]
     if digest not in _MODULES:
-        directory = Path(os.environ.get("KIBAN_KERNEL_CACHE") or Path.home() / ".cache" / "kiban" / "kernels")
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"plan_{digest}.py"
-        if not path.exists():
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(source, encoding="utf-8")
-            partial.replace(path)  # atomic: another process never imports half a file
+        path = _written(source, f"plan_{digest}.py")
         spec = importlib.util.spec_from_file_location(f"kiban_kernel_{digest}", path)
         assert spec is not None
         assert spec.loader is not None
