@@ -14,6 +14,7 @@ from kiban.core.audit.service import entries
 from kiban.core.errors import InputError, NotFound, PermissionDenied
 from kiban.core.identity.permissions import Role
 from kiban.core.params.service import values_on
+from kiban.core.rules import compiled
 from kiban.registry import service as registry
 from kiban.registry.synth import generate
 from kiban.tax import declarations
@@ -220,3 +221,25 @@ def test_synthetic_declarations_assess_like_the_synthetic_inputs() -> None:
     assert not_resident == 0
     assert ours.equals(theirs.sort("person_no"))
     assert ours["annual_tax"].sum() > 0
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+def test_a_registered_town_assessed_compiled_stores_the_same(db: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a population-wide run does (``COMPILE_FROM_ROWS``), on inputs read from the database."""
+    _town(db)
+    expected = _expected(db)
+    ran: list[bool] = []
+    original = compiled.CompiledPlan.compute
+
+    def compute(self: compiled.CompiledPlan, population: pl.DataFrame) -> pl.DataFrame | None:
+        result = original(self, population)
+        ran.append(result is not None)
+        return result
+
+    monkeypatch.setattr(compiled.CompiledPlan, "compute", compute)
+    monkeypatch.setattr("kiban.core.rules.engine.COMPILE_FROM_ROWS", 1)
+    with db.app.tenant(A) as s:
+        assess_municipality(s, actor=TAX, fiscal_year=FY)
+    assert ran == [True], "the run was compiled"
+    stored = _stored(db)
+    assert stored.drop("run_no").equals(expected.select(stored.drop("run_no").columns))
