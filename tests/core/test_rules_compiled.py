@@ -144,13 +144,14 @@ TARGETS = [
 
 def population(rows: int, seed: int) -> pl.DataFrame:
     """People in households (not sorted by household), some claimed by another row (or by no one in the
-    population), born from 1900 to 2024 (leap days and dates before 1970 included)."""
+    population, or by an id two rows have), born from 1900 to 2024 (leap days and dates before 1970 included)."""
     rng = np.random.default_rng(seed)
     ids = [f"P{i:06d}" for i in range(rows)]
     parents = rng.integers(-rows // 2, rows, rows)
     first, days = date(1900, 1, 1), (date(2024, 12, 31) - date(1900, 1, 1)).days
     births = [first + timedelta(days=int(d)) for d in rng.integers(0, days, rows)]
     births[:3] = [date(1960, 2, 29), date(2000, 3, 1), date(1969, 12, 31)]
+    ids[5] = ids[4]  # a key twice: whoever names it feeds both rows
     return pl.DataFrame(
         {
             "id": ids,
