@@ -19,7 +19,8 @@ its own variables, builds its simulation and computes 住民税 and 住民税非
 file. Kiban runs twice each time: the whole assessment (``assess``, every stored result) and only what OpenFisca
 computes here (``SAME_AS_OPENFISCA``: 住民税 per person and 住民税非課税世帯, with everything they need; the same
 values). The engines run ``--repeat`` times, alternately (Kiban, Kiban, OpenFisca, …: the machine's state is shared),
-and the medians are reported, with the ratio of each pair. Every Kiban run must give the same results to the yen (checked).
+and the medians are reported, with the ratio of each pair. Every Kiban run must give the same results to the yen
+(checked).
 Then the agreement, on the households both model (see ``comparable_households``), is printed; the mapping and every
 difference are explained in ``docs/tax_differences.md``.
 

@@ -281,3 +281,17 @@ def test_without_a_kernel_cache_the_plan_runs_in_polars(tmp_path: Path, monkeypa
     with pytest.raises(RuleError):
         computation.compute(people, keep=["net"], backend="compiled")
     assert computation.compute(people, keep=["net"]).equals(computation.compute(people, keep=["net"], backend="polars"))
+
+
+@pytest.mark.parametrize("layout", ["same chunks", "columns chunked differently"])
+def test_a_population_in_chunks(layout: str) -> None:
+    """As a file read in row groups comes: the compiled code reads each column's chunks where they lie, or copies
+    the columns whole where their chunks differ."""
+    people = population(1_500, 9)
+    parts = pl.concat([people.slice(0, 400), people.slice(400, 700), people.slice(1_100)], rechunk=False)
+    if layout != "same chunks":
+        parts = parts.with_columns(parts.get_column("revenue").rechunk())
+    assert parts.get_column("delta").n_chunks() == 3
+    computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=people.columns)
+    expected = computation.compute(people, backend="polars")
+    assert computation.compute(parts, backend="compiled").equals(expected)

@@ -5,8 +5,9 @@ expression is read from its serialized form (``Expr.meta.serialize``) and writte
 expression over one row (``when/then/otherwise`` becomes ``a if p else b``, so only the branch a row takes is
 computed), and the quantities between two aggregates become one function compiled by numba: one pass over the rows
 per stage instead of one pass per operation, on every core (the rows are split between threads; the compiled code
-releases the GIL). Between two stages, the aggregates: which rows feed which is the engine's ``_Gathering``, each
-reduction a compiled loop too (``_aggregate`` in the generated module).
+releases the GIL; each thread takes pieces of the population's own chunks, read where they lie). Between two stages,
+the aggregates: which rows feed which is the engine's ``_Gathering``, found by Polars on its own thread while the first
+stages run, and each reduction is a compiled loop too (``_aggregate`` in the generated module).
 
 What is compiled must give exactly what Polars gives, so only what has the same meaning is translated: integers
 (Int64, Int32; wrap-around and floor division alike), booleans, dates (days since 1970; year, month and day of
@@ -34,7 +35,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -53,6 +54,7 @@ _log = logging.getLogger(__name__)
 _THREADS = os.cpu_count() or 1
 _INTEGERS = {pl.Int64(), pl.Int32()}
 _POOL: ThreadPoolExecutor | None = None
+_JOINS: ThreadPoolExecutor | None = None
 
 _OPERATORS = {
     "Plus": "+",
@@ -166,6 +168,8 @@ class _Translation:
         self.inputs = inputs
         self.reads: set[str] = set()
         self.masks: set[str] = set()
+        self.dates: set[str] = set()
+        """Input dates whose parts are read (``d_<name>``: year, month, day)."""
         """Inputs read through ``is_not_null`` (``m_<name>``)."""
 
     def value(self, node: dict[str, Any]) -> str:
@@ -269,7 +273,11 @@ class _Translation:
         if function == {"Boolean": {"IsBetween": {"closed": "Both"}}}:
             return f"({args[1]} <= {args[0]} <= {args[2]})"
         if isinstance(function, dict) and function.get("TemporalExpr") in _DATE_PARTS:
-            return f"{_DATE_PARTS[function['TemporalExpr']]}({args[0]})"
+            part, name = function["TemporalExpr"], inputs[0].get("Column")
+            if name in self.inputs:  # an input date's year, month and day are worked out once a row
+                self.dates.add(name)
+                return f"d_{name}[{list(_DATE_PARTS).index(part)}]"
+            return f"{_DATE_PARTS[part]}({args[0]})"
         raise Untranslatable(f"function {function}")
 
 
@@ -317,25 +325,35 @@ class CompiledPlan:
 
     def compute(self, population: pl.DataFrame) -> pl.DataFrame | None:
         """The kept columns, or ``None`` where this population cannot run compiled (nulls, a division by zero)."""
-        from kiban.core.rules.engine import _Gathering
+        from kiban.core.rules.engine import Aggregate, _Gathering
 
-        sources = {s.formula.source for st in self.stages for s in st.aggregates if not isinstance(s.formula, pl.Expr)}
-        read = {name for stage in self.stages for name in stage.reads} | sources
+        aggregates = [s.formula for st in self.stages for s in st.aggregates if isinstance(s.formula, Aggregate)]
+        read = {name for stage in self.stages for name in stage.reads} | {a.source for a in aggregates}
         if any(population.get_column(name).null_count() for name in read if name in population.columns):
             return None
-        values: dict[str, np.ndarray] = {}
-        gatherings: dict[tuple[str, str], _Gathering] = {}
         rows = population.height
-        bounds = np.linspace(0, rows, _THREADS + 1, dtype=np.int64)
+        if not rows:
+            return None
+        values: dict[str, np.ndarray] = {}
+        # which rows feed which depends on the inputs alone: found (by Polars, on its own threads) while the first
+        # stages run
+        pairs = dict.fromkeys((a.by, a.key) for a in aggregates)  # in the order the stages need them
+        gatherings = {
+            pair: _joins().submit(_Gathering.of, population.select(list(dict.fromkeys(pair))), *pair) for pair in pairs
+        }
+        chunks = _Chunks.of(population, [n for n in read if n in population.columns and n not in self.texts])
         for stage in self.stages:
-            arguments = [self._column(population, values, name) for name in stage.reads]
-            arguments += [_read_only(population.get_column(name).is_not_null().to_numpy()) for name in stage.masks]
+            for name in stage.masks:
+                values[f"is_not_null:{name}"] = _read_only(population.get_column(name).is_not_null().to_numpy())
             for name, dtype in stage.writes:
                 values[name] = np.empty(rows, dtype=np.bool_ if dtype == pl.Boolean() else np.int64)
-            arguments += [values[name] for name, _ in stage.writes]
+            names = [*stage.reads, *(f"is_not_null:{n}" for n in stage.masks), *(n for n, _ in stage.writes)]
+            pieces = [
+                [self._piece(population, values, chunks, name, piece) for name in names] for piece in chunks.pieces
+            ]
             try:
-                stage.function(0, 0, *arguments)  # compiled (or loaded from the cache) here, once, not by each thread
-                parts = [_pool().submit(stage.function, lo, hi, *arguments) for lo, hi in itertools.pairwise(bounds)]
+                stage.function(0, 0, *pieces[0])  # compiled (or loaded from the cache) here, once, not by each thread
+                parts = [_pool().submit(stage.function, 0, len(piece[0]), *piece) for piece in pieces]
                 for part in parts:
                     part.result()
             except ZeroDivisionError:
@@ -343,12 +361,8 @@ class CompiledPlan:
             for name, _ in stage.writes:
                 _read_only(values[name])
             for step in stage.aggregates:
-                aggregate = step.formula
-                assert not isinstance(aggregate, pl.Expr)
-                pair = (aggregate.by, aggregate.key)
-                if pair not in gatherings:
-                    gatherings[pair] = _Gathering.of(population.select(list(dict.fromkeys(pair))), *pair)
-                self._column(population, values, aggregate.source)
+                assert not isinstance(step.formula, pl.Expr)
+                self._column(population, values, step.formula.source)
             jobs = {
                 step.rule.name: _pool().submit(self._aggregate, values, gatherings, step) for step in stage.aggregates
             }
@@ -370,13 +384,23 @@ class CompiledPlan:
             columns |= pl.DataFrame(given).select(formulas).to_dict()
         return pl.DataFrame([columns[name] for name in self.keep])
 
+    def _piece(
+        self, population: pl.DataFrame, values: dict[str, np.ndarray], chunks: _Chunks, name: str, piece: _Piece
+    ) -> np.ndarray:
+        """Rows ``piece`` of a column a stage reads or writes: a view of the population's own chunk where it has
+        one (no copy), else of the whole array."""
+        if name in chunks.arrays:
+            return chunks.arrays[name][piece.chunk][piece.start - piece.offset : piece.stop - piece.offset]
+        whole = values[name] if name in values else self._column(population, values, name)
+        return whole[piece.start : piece.stop]
+
     def _aggregate(
-        self, values: dict[str, np.ndarray], gatherings: dict[tuple[str, str], _Gathering], step: Step
+        self, values: dict[str, np.ndarray], gatherings: dict[tuple[str, str], Future[_Gathering]], step: Step
     ) -> np.ndarray:
         """An aggregate's values (run on the pool: the compiled reduction releases the GIL)."""
         aggregate = step.formula
         assert not isinstance(aggregate, pl.Expr)
-        g = gatherings[(aggregate.by, aggregate.key)]
+        g = gatherings[(aggregate.by, aggregate.key)].result()
         nothing = np.zeros(0, dtype=np.int64)
         totals: np.ndarray = self.module._aggregate(
             _KINDS[aggregate.agg],
@@ -397,8 +421,8 @@ class CompiledPlan:
             if name in self.texts:  # as the codes of its literals (none: only counted, its values never read)
                 codes = self.texts[name].codes
                 column = pl.select(_coded(column, codes)).to_series() if codes else pl.zeros(column.len(), eager=True)
-            elif column.dtype == pl.Date():
-                column = column.to_physical().cast(pl.Int64)
+            else:
+                column = _days(column)
             values[name] = _read_only(column.to_numpy())
         return values[name]
 
@@ -407,6 +431,52 @@ class CompiledPlan:
         if name in self.texts:  # a text quantity: its codes number its literals 0, 1, 2, … in order
             return pl.Series(name, list(self.texts[name].codes), dtype=dtype).gather(array)
         return pl.Series(name, array).cast(dtype)
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """Rows ``start:stop`` of the population, within its chunk number ``chunk`` (which starts at row ``offset``)."""
+
+    start: int
+    stop: int
+    chunk: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class _Chunks:
+    """The population's columns as NumPy views of their own chunks (a file read in row groups comes in several; the
+    compiled code reads them where they lie instead of copying each column whole), and the pieces of rows the threads
+    take: the chunks, cut further where there are fewer chunks than threads."""
+
+    arrays: dict[str, list[np.ndarray]]
+    pieces: list[_Piece]
+
+    @staticmethod
+    def of(population: pl.DataFrame, names: list[str]) -> _Chunks:
+        layouts = {tuple(population.get_column(name).chunk_lengths()) for name in names}
+        lengths = layouts.pop() if len(layouts) == 1 else (population.height,)
+        shared = not layouts and len(lengths) > 0
+        arrays = (
+            {
+                name: [_read_only(_days(c).to_numpy()) for c in population.get_column(name).get_chunks()]
+                for name in names
+            }
+            if shared
+            else {}
+        )
+        pieces, offset = [], 0
+        cuts = -(-_THREADS // len(lengths))
+        for chunk, length in enumerate(lengths):
+            bounds = np.linspace(offset, offset + length, cuts + 1, dtype=np.int64)
+            pieces += [_Piece(int(a), int(b), chunk, offset) for a, b in itertools.pairwise(bounds) if b > a]
+            offset += length
+        return _Chunks(arrays, pieces)
+
+
+def _days(column: pl.Series) -> pl.Series:
+    """A date column as its days since 1970-01-01 (its own storage, no copy); any other as it is."""
+    return column.to_physical() if column.dtype == pl.Date() else column
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -424,6 +494,13 @@ def _coded(column: pl.Series, codes: dict[str, int]) -> pl.Expr:
         chain = chain.when(pl.lit(column) == text).then(code)
     coded: pl.Expr = chain.otherwise(-1).cast(pl.Int64)
     return coded
+
+
+def _joins() -> ThreadPoolExecutor:
+    global _JOINS  # one per process, made on first use
+    if _JOINS is None:
+        _JOINS = ThreadPoolExecutor(1, thread_name_prefix="kiban-gathering")
+    return _JOINS
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -503,6 +580,8 @@ def _compile(plan: Plan, schema: pl.Schema, wanted: tuple[str, ...]) -> Compiled
         ]
         lines += [f"        v_{n} = c_{n}[r]" for n in reads]
         lines += [f"        m_{n} = mask_{n}[r]" for n in masks]
+        dates = sorted({n for s in steps for n in translated[s.rule.name][1].dates})
+        lines += [f"        d_{n} = _civil(v_{n})" for n in dates]
         lines += [f"        v_{s.rule.name} = {translated[s.rule.name][0]}" for s in steps]
         lines += [f"        o_{n}[r] = v_{n}" for n, _ in writes] or ["        pass"]
         sources.append("\n".join(lines))
