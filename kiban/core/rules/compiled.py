@@ -168,9 +168,9 @@ class _Translation:
         self.inputs = inputs
         self.reads: set[str] = set()
         self.masks: set[str] = set()
+        """Inputs read through ``is_not_null`` (``m_<name>``)."""
         self.dates: set[str] = set()
         """Input dates whose parts are read (``d_<name>``: year, month, day)."""
-        """Inputs read through ``is_not_null`` (``m_<name>``)."""
 
     def value(self, node: dict[str, Any]) -> str:
         kind, body = _single(node)
@@ -455,16 +455,10 @@ class _Chunks:
     @staticmethod
     def of(population: pl.DataFrame, names: list[str]) -> _Chunks:
         layouts = {tuple(population.get_column(name).chunk_lengths()) for name in names}
-        lengths = layouts.pop() if len(layouts) == 1 else (population.height,)
-        shared = not layouts and len(lengths) > 0
-        arrays = (
-            {
-                name: [_read_only(_days(c).to_numpy()) for c in population.get_column(name).get_chunks()]
-                for name in names
-            }
-            if shared
-            else {}
-        )
+        shared = len(layouts) == 1  # else each column is copied whole when read (``CompiledPlan._column``)
+        lengths = layouts.pop() if shared else (population.height,)
+        columns = {name: population.get_column(name).get_chunks() for name in names} if shared else {}
+        arrays = {name: [_read_only(_days(chunk).to_numpy()) for chunk in chunks] for name, chunks in columns.items()}
         pieces, offset = [], 0
         cuts = -(-_THREADS // len(lengths))
         for chunk, length in enumerate(lengths):
