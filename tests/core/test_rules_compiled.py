@@ -143,8 +143,8 @@ TARGETS = [
 
 
 def population(rows: int, seed: int) -> pl.DataFrame:
-    """People in households (not sorted by household), some claimed by another row (or by no one in the
-    population, or by an id two rows have), born from 1900 to 2024 (leap days and dates before 1970 included)."""
+    """People in households (not sorted by household; a few in none), some claimed by another row (or by no one in
+    the population, or by an id two rows have), born from 1900 to 2024 (leap days and dates before 1970 included)."""
     rng = np.random.default_rng(seed)
     ids = [f"P{i:06d}" for i in range(rows)]
     parents = rng.integers(-rows // 2, rows, rows)
@@ -155,7 +155,7 @@ def population(rows: int, seed: int) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "id": ids,
-            "household": [f"H{h}" for h in rng.integers(0, max(rows // 3, 1), rows)],
+            "household": [f"H{h}" if h % 17 else None for h in rng.integers(0, max(rows // 3, 1), rows)],
             "parent": [ids[p] if p >= 0 else (None if p % 2 else "NOBODY") for p in parents],
             "birth_date": births,
             "revenue": rng.choice([0, 550_000, 1_625_000, 1_625_001, 3_000_000, 12_000_000], rows)

@@ -339,12 +339,12 @@ class CompiledPlan:
         # stages run
         pairs = dict.fromkeys((a.by, a.key) for a in aggregates)  # in the order the stages need them
         gatherings = {
-            pair: _joins().submit(_Gathering.of, population.select(list(dict.fromkeys(pair))), *pair) for pair in pairs
+            pair: _joins().submit(_Gathering.of, population.select(list(dict.fromkeys(pair))), *pair, ordered=False)
+            for pair in pairs
         }
         chunks = _Chunks.of(population, [n for n in read if n in population.columns and n not in self.texts])
-        for stage in self.stages:
-            for name in stage.masks:
-                values[f"is_not_null:{name}"] = _read_only(population.get_column(name).is_not_null().to_numpy())
+        self._prepare(population, values, chunks, self.stages[0])
+        for number, stage in enumerate(self.stages):
             for name, dtype in stage.writes:
                 values[name] = np.empty(rows, dtype=np.bool_ if dtype == pl.Boolean() else np.int64)
             names = [*stage.reads, *(f"is_not_null:{n}" for n in stage.masks), *(n for n, _ in stage.writes)]
@@ -366,6 +366,8 @@ class CompiledPlan:
             jobs = {
                 step.rule.name: _pool().submit(self._aggregate, values, gatherings, step) for step in stage.aggregates
             }
+            if number + 1 < len(self.stages):  # while the aggregates wait for who feeds whom
+                self._prepare(population, values, chunks, self.stages[number + 1])
             for name, job in jobs.items():
                 values[name] = _read_only(job.result())
         columns = {
@@ -384,13 +386,23 @@ class CompiledPlan:
             columns |= pl.DataFrame(given).select(formulas).to_dict()
         return pl.DataFrame([columns[name] for name in self.keep])
 
+    def _prepare(self, population: pl.DataFrame, values: dict[str, np.ndarray], chunks: _Chunks, stage: _Stage) -> None:
+        """The population's columns ``stage`` reads, as the compiled code reads them."""
+        for name in stage.reads:
+            if name in chunks.names:
+                chunks.arrays(name)
+            elif name in population.columns:
+                self._column(population, values, name)
+        for name in stage.masks:
+            values[f"is_not_null:{name}"] = _read_only(population.get_column(name).is_not_null().to_numpy())
+
     def _piece(
         self, population: pl.DataFrame, values: dict[str, np.ndarray], chunks: _Chunks, name: str, piece: _Piece
     ) -> np.ndarray:
         """Rows ``piece`` of a column a stage reads or writes: a view of the population's own chunk where it has
         one (no copy), else of the whole array."""
-        if name in chunks.arrays:
-            return chunks.arrays[name][piece.chunk][piece.start - piece.offset : piece.stop - piece.offset]
+        if name in chunks.names:
+            return chunks.arrays(name)[piece.chunk][piece.start - piece.offset : piece.stop - piece.offset]
         whole = values[name] if name in values else self._column(population, values, name)
         return whole[piece.start : piece.stop]
 
@@ -445,27 +457,34 @@ class _Piece:
 
 @dataclass(frozen=True)
 class _Chunks:
-    """The population's columns as NumPy views of their own chunks (a file read in row groups comes in several; the
-    compiled code reads them where they lie instead of copying each column whole), and the pieces of rows the threads
-    take: the chunks, cut further where there are fewer chunks than threads."""
+    """The population's columns ``names`` as NumPy views of their own chunks (a file read in row groups comes in
+    several; the compiled code reads them where they lie instead of copying each column whole), made when first read,
+    and the pieces of rows the threads take: the chunks, cut further where there are fewer chunks than threads."""
 
-    arrays: dict[str, list[np.ndarray]]
+    population: pl.DataFrame
+    names: frozenset[str]
+    """Empty where the columns' chunks differ: each is then copied whole when read (``CompiledPlan._column``)."""
     pieces: list[_Piece]
+    views: dict[str, list[np.ndarray]]
 
     @staticmethod
     def of(population: pl.DataFrame, names: list[str]) -> _Chunks:
         layouts = {tuple(population.get_column(name).chunk_lengths()) for name in names}
-        shared = len(layouts) == 1  # else each column is copied whole when read (``CompiledPlan._column``)
+        shared = len(layouts) == 1
         lengths = layouts.pop() if shared else (population.height,)
-        columns = {name: population.get_column(name).get_chunks() for name in names} if shared else {}
-        arrays = {name: [_read_only(_days(chunk).to_numpy()) for chunk in chunks] for name, chunks in columns.items()}
         pieces, offset = [], 0
         cuts = -(-_THREADS // len(lengths))
         for chunk, length in enumerate(lengths):
             bounds = np.linspace(offset, offset + length, cuts + 1, dtype=np.int64)
             pieces += [_Piece(int(a), int(b), chunk, offset) for a, b in itertools.pairwise(bounds) if b > a]
             offset += length
-        return _Chunks(arrays, pieces)
+        return _Chunks(population, frozenset(names if shared else ()), pieces, {})
+
+    def arrays(self, name: str) -> list[np.ndarray]:
+        if name not in self.views:
+            chunks = self.population.get_column(name).get_chunks()
+            self.views[name] = [_read_only(_days(chunk).to_numpy()) for chunk in chunks]
+        return self.views[name]
 
 
 def _days(column: pl.Series) -> pl.Series:

@@ -339,32 +339,41 @@ class _Gathering:
     """``None``: row *r* reads slot *r*."""
 
     @staticmethod
-    def of(frame: pl.DataFrame, by: str, key: str) -> _Gathering:
+    def of(frame: pl.DataFrame, by: str, key: str, *, ordered: bool = True) -> _Gathering:
+        """``ordered=False`` leaves the pairs of rows as the join gives them (slots not in runs: only for a reduction
+        that takes them in any order, the compiled one of ``kiban.core.rules.compiled``); sorting them costs about as
+        much as the join."""
         if by == key:
-            return _Gathering.groups(frame.get_column(key))
+            return _Gathering.groups(frame.get_column(key), ordered=ordered)
         # every (source row, target row) pair with equal values: a join of the rows that name someone on the values'
         # 64-bit hashes (much faster than on text), keeping the pairs whose values are equal (no hash collision)
-        named = frame.select(pl.col(by).alias("__value")).with_row_index("__source").drop_nulls("__value")
-        rows = frame.select(pl.col(key).alias("__value")).with_row_index("__target")
-        pairs = named.with_columns(pl.col("__value").hash().alias("__hash")).join(
-            rows.with_columns(pl.col("__value").hash().alias("__hash")), on="__hash", suffix="_key"
+        named = frame.lazy().select(pl.col(by).alias("__value")).with_row_index("__source").drop_nulls("__value")
+        rows = frame.lazy().select(pl.col(key).alias("__value")).with_row_index("__target")
+        pairs = (
+            named.with_columns(pl.col("__value").hash().alias("__hash"))
+            .join(rows.with_columns(pl.col("__value").hash().alias("__hash")), on="__hash", suffix="_key")
+            .filter(pl.col("__value") == pl.col("__value_key"))
+            .select("__source", "__target")
         )
-        pairs = pairs.filter(pl.col("__value") == pl.col("__value_key")).sort("__target", "__source")
-        return _Gathering(pairs["__source"].to_numpy(), pairs["__target"].to_numpy(), frame.height, None)
+        found = pairs.collect()
+        found = found.sort("__target", "__source") if ordered else found
+        return _Gathering(found["__source"].to_numpy(), found["__target"].to_numpy(), frame.height, None)
 
     @staticmethod
-    def groups(column: pl.Series) -> _Gathering:
+    def groups(column: pl.Series, *, ordered: bool = True) -> _Gathering:
         """One slot per distinct value: consecutive numbers where equal values are adjacent (a population sorted by
-        household), a dense rank otherwise. Rows whose value is null neither feed nor read a slot."""
+        household), a dense rank otherwise. Rows whose value is null neither feed nor read a slot. ``ordered=False``:
+        the rows feed their slots in row order (see ``of``)."""
         adjacent = column.is_sorted()
         codes = column.rle_id().cast(pl.Int64) if adjacent else column.rank("dense").cast(pl.Int64) - 1
-        if adjacent and column.null_count() == 0:
+        if (adjacent or not ordered) and column.null_count() == 0:
             slots = codes.to_numpy()
             return _Gathering(None, slots, int(slots.max(initial=-1)) + 1, slots)
         everyone = np.where(column.is_not_null().to_numpy(), codes.fill_null(-1).to_numpy(), -1)
         size = int(everyone.max(initial=-1)) + 1
         sources = np.flatnonzero(everyone >= 0)
-        sources = sources[np.argsort(everyone[sources], kind="stable")]
+        if ordered:
+            sources = sources[np.argsort(everyone[sources], kind="stable")]
         return _Gathering(sources, everyone[sources], size, everyone)
 
     @cached_property
