@@ -13,7 +13,8 @@ the end of the assessment of a partition (``VmHWM`` after resetting it through `
 population frame being assessed is counted but not the generator's own peak; the largest over the partitions.
 
 **Comparison** (``--compare N``, 0 to skip). A population of N persons of 131016 (千代田区, 1級地, not a designated
-city) is assessed by both engines on the same households: Kiban reads its inputs from Parquet and assesses;
+city) is assessed by both engines on the same households, both files in household order: Kiban reads its inputs
+from Parquet and assesses;
 OpenFisca-Japan (in ``.venv-openfisca``, ``openfisca_resident_tax.py``) reads the same persons from Parquet, mapped to
 its own variables, builds its simulation and computes 住民税 and 住民税非課税世帯. Both rates include reading the
 file. Kiban runs twice each time: the whole assessment (``assess``, every stored result) and only what OpenFisca
@@ -447,7 +448,8 @@ def run_comparison(persons: int, fiscal_year: int, repeat: int, keep: Path | Non
     assert not designated
     parameters = national_parameters(fiscal_year, kyuchi)
     population = generate(COMPARE_LG_CODE, persons, seed=1, as_of=levy_date(fiscal_year))
-    inputs = from_synthetic(population.persons, designated_city=designated)
+    # in household order, as a registry extract lists them and as OpenFisca's file must be
+    inputs = from_synthetic(population.persons, designated_city=designated).sort("household_no", "person_no")
     of_inputs = openfisca_inputs(population.persons, inputs, kyuchi)
     with tempfile.TemporaryDirectory(prefix="kiban-bench-") as tmp:
         directory = keep or Path(tmp)
