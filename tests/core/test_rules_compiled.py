@@ -295,3 +295,19 @@ def test_a_population_in_chunks(layout: str) -> None:
     computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=people.columns)
     expected = computation.compute(people, backend="polars")
     assert computation.compute(parts, backend="compiled").equals(expected)
+
+
+def test_a_plan_numba_cannot_compile_runs_in_polars() -> None:
+    people = population(300, 10)
+    computation = plan(toy, ["net"], on=ON, parameters=PARAMS, inputs=people.columns)
+    compiled_plan = compiled.compile_plan(computation, people.schema, ["net"])
+    assert compiled_plan is not None
+
+    def cannot(*_: object) -> None:
+        raise TypeError("Cannot unify int64 and unicode_type")  # as numba's TypingError says it
+
+    object.__setattr__(compiled_plan.stages[0], "function", cannot)  # this plan's own compiled form, kept for it
+    assert compiled_plan.compute(people) is None
+    with pytest.raises(RuleError):
+        computation.compute(people, keep=["net"], backend="compiled")
+    assert computation.compute(people, keep=["net"]).equals(computation.compute(people, keep=["net"], backend="polars"))

@@ -351,8 +351,12 @@ class CompiledPlan:
             pieces = [
                 [self._piece(population, values, chunks, name, piece) for name in names] for piece in chunks.pieces
             ]
+            try:  # compiled (or loaded from the cache) here, on no row, once, not by each thread
+                stage.function(0, 0, *pieces[0])
+            except Exception as exc:  # numba cannot compile it (a type it cannot unify): Polars runs the plan
+                _log.warning("compiled plan unavailable (%s); running in Polars", exc)
+                return None
             try:
-                stage.function(0, 0, *pieces[0])  # compiled (or loaded from the cache) here, once, not by each thread
                 parts = [_pool().submit(stage.function, 0, len(piece[0]), *piece) for piece in pieces]
                 for part in parts:
                     part.result()
