@@ -15,9 +15,9 @@ them), text only in ``==`` / ``!=`` against literals (as codes) and as the liter
 ``is_not_null`` of an input. Nothing compiled is ever null (no null literal is translated; an input read with nulls,
 or a division by zero, null in Polars, sends the run to Polars), so ``fill_null`` is the value itself. A quantity
 with anything else (a null literal, a float, a function not listed) is computed by Polars at the end if nothing
-compiled reads it; otherwise the whole plan runs in Polars. ``tests/core/test_rules_compiled.py``,
-``tests/tax/test_compiled_assessment.py`` and ``tests/benefits/test_compiled_eligibility.py`` check that the two
-ways give the same columns to the yen.
+compiled reads it; otherwise the whole plan runs in Polars, as it does where numba cannot compile a stage.
+``tests/core/test_rules_compiled.py``, ``tests/tax/test_compiled_assessment.py`` and
+``tests/benefits/test_compiled_eligibility.py`` check that the two ways give the same columns to the yen.
 
 Compiling takes seconds (``COMPILE_FROM_ROWS`` keeps small runs on Polars): the generated source is written once
 to the kernel cache (``KIBAN_KERNEL_CACHE``, default ``~/.cache/kiban/kernels``) under the hash of its text, and
