@@ -4,6 +4,8 @@ cannot run (nulls, a division by zero), goes to Polars instead."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -311,3 +313,16 @@ def test_a_plan_numba_cannot_compile_runs_in_polars() -> None:
     with pytest.raises(RuleError):
         computation.compute(people, keep=["net"], backend="compiled")
     assert computation.compute(people, keep=["net"]).equals(computation.compute(people, keep=["net"], backend="polars"))
+
+
+def test_a_home_that_cannot_be_written_caches_kernels_in_the_temporary_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.write_text("a file where a directory would be")
+    monkeypatch.delenv("KIBAN_KERNEL_CACHE")
+    monkeypatch.setenv("HOME", str(home))
+    written = compiled._written("probe = 1\n", f"probe_{os.getpid()}_{id(home)}.py")
+    assert written.parent == Path(tempfile.gettempdir()) / f"kiban-kernels-{os.getuid()}"
+    assert written.read_text(encoding="utf-8") == "probe = 1\n"
+    written.unlink()

@@ -91,7 +91,10 @@ def test_explain_gives_every_value_and_parameter_for_one_row() -> None:
         explain(computation.compute(PEOPLE), computation, key="id", value="zz")
 
 
-def test_what_if_runs_the_same_rules_under_two_parameter_sets() -> None:
+def test_what_if_runs_the_same_rules_under_two_parameter_sets(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a what-if runs in Polars whatever the population's size: each new parameter set would be a new compiled plan
+    monkeypatch.setattr("kiban.core.rules.engine.COMPILE_FROM_ROWS", 1)
+    monkeypatch.setattr("kiban.core.rules.engine.compile_plan", _never_compiled)
     after: dict[str, ParamValue] = {**PARAMS, "toy.allowance": 1_000}
     result = compare(toy, PEOPLE, targets=["tax", "owes"], on=date(2024, 4, 1), before=PARAMS, after=after, key="id")
     tax, owes = result.changes
@@ -100,6 +103,10 @@ def test_what_if_runs_the_same_rules_under_two_parameter_sets() -> None:
     assert result.differing["id"].to_list() == ["a", "b"]
     assert result.differing.filter(pl.col("id") == "a")["tax_after"].item() == 0
     assert result.parameters_changed == {"toy.allowance": (300, 1_000)}
+
+
+def _never_compiled(*_: object) -> None:
+    raise AssertionError("a what-if is not compiled")
 
 
 def test_a_broken_rule_set_says_what_is_wrong() -> None:
@@ -199,3 +206,13 @@ def test_an_aggregate_of_an_aggregate_and_only_the_columns_kept() -> None:
     assert kept.equals(everything.select("id", "grandchildren", "tax"))
     with pytest.raises(RuleError, match="unknown aggregation"):
         Aggregate("x", by="a", key="b", agg="median")
+
+
+def test_a_plan_waits_for_its_aggregates_in_stages() -> None:
+    computation = plan(toy, ["owes"], on=date(2024, 4, 1), parameters=PARAMS, inputs=PEOPLE.columns)
+    stages = [
+        ([[s.rule.name for s in layer] for layer in stage.layers], [s.rule.name for s in stage.aggregates])
+        for stage in computation.stages
+    ]
+    assert stages == [([["is_child_row"], []], ["children_claimed"]), ([["allowance"], ["net"], ["tax"], ["owes"]], [])]
+    assert [stage.start for stage in computation.stages] == [0, 2]

@@ -75,3 +75,11 @@ def test_the_flat_tax_cut_figures_are_the_same_compiled() -> None:
     expected = computation.compute(population, keep=keep, backend="polars")
     assert computation.compute(population, keep=keep, backend="compiled").equals(expected)
     assert (expected["flat_reduction_persons"] > 1).any()
+
+
+def test_one_plan_per_year_and_parameter_values() -> None:
+    """Plans are kept (a compiled plan is kept with its plan), so the same values give the same plan."""
+    values = national_parameters(2025, kyuchi=1)
+    assert assessment_plan(2025, values) is assessment_plan(2025, dict(values))
+    assert assessment_plan(2025, values) is not assessment_plan(2025, national_parameters(2025, kyuchi=3))
+    assert assessment_plan(2025, values) is not assessment_plan(2026, national_parameters(2026, kyuchi=1))

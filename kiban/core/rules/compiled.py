@@ -574,7 +574,7 @@ def _compile(plan: Plan, schema: pl.Schema, wanted: tuple[str, ...]) -> Compiled
     if left_to_polars & read_compiled:
         return None  # a compiled quantity or an aggregate would need a quantity computed by Polars
     compiled_names = set(translated)
-    groups = _stages(plan, compiled_names)
+    groups = [([s for s in st.formulas if s.rule.name in compiled_names], list(st.aggregates)) for st in plan.stages]
     needed = set(wanted) | {name for step in in_polars for name in step.reads}
     needed |= {s.formula.source for s in plan.steps if isinstance(s.formula, Aggregate)}
     stage_of = {step.rule.name: i for i, (steps, _) in enumerate(groups) for step in steps}
@@ -614,21 +614,6 @@ def _compile(plan: Plan, schema: pl.Schema, wanted: tuple[str, ...]) -> Compiled
     )
     dtypes = {step.rule.name: step.rule.dtype for step in plan.steps} | dict(schema.items())
     return CompiledPlan(module, stages, texts, tuple(in_polars), wanted, dtypes)
-
-
-def _stages(plan: Plan, compiled: set[str]) -> list[tuple[list[Step], list[Step]]]:
-    """The plan's layers grouped as ``Plan.compute`` collects them: a new group before the first layer that reads an
-    aggregate of the current group."""
-    from kiban.core.rules.engine import Aggregate
-
-    groups: list[tuple[list[Step], list[Step]]] = [([], [])]
-    for layer in plan.layers:
-        reads = {name for step in layer for name in step.reads}
-        if any(step.rule.name in reads for step in groups[-1][1]):
-            groups.append(([], []))
-        groups[-1][0].extend(s for s in layer if s.rule.name in compiled)
-        groups[-1][1].extend(s for s in layer if isinstance(s.formula, Aggregate))
-    return groups
 
 
 _MODULES: dict[str, ModuleType] = {}

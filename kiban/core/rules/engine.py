@@ -215,6 +215,22 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """Layers computed between two collections of a run: their formulas, layer by layer, then the aggregates due
+    after them (a stage ends before the first layer that reads an aggregate of it)."""
+
+    start: int
+    """The number of the stage's first layer in the plan."""
+    layers: tuple[tuple[Step, ...], ...]
+    """The formulas of each layer."""
+    aggregates: tuple[Step, ...]
+
+    @property
+    def formulas(self) -> list[Step]:
+        return [step for layer in self.layers for step in layer]
+
+
+@dataclass(frozen=True)
 class Plan:
     """The quantities needed for ``targets`` on ``on`` in dependency layers, with the inputs they read."""
 
@@ -225,6 +241,20 @@ class Plan:
     @property
     def steps(self) -> list[Step]:
         return [step for layer in self.layers for step in layer]
+
+    @cached_property
+    def stages(self) -> tuple[Stage, ...]:
+        """The layers grouped by the aggregates they wait for (how both the Polars run and the compiled one go)."""
+        stages: list[Stage] = []
+        start, layers, aggregates = 0, list[tuple[Step, ...]](), list[Step]()
+        for level, layer in enumerate(self.layers):
+            reads = {name for step in layer for name in step.reads}
+            if any(step.rule.name in reads for step in aggregates):
+                stages.append(Stage(start, tuple(layers), tuple(aggregates)))
+                start, layers, aggregates = level, [], []
+            layers.append(tuple(s for s in layer if isinstance(s.formula, pl.Expr)))
+            aggregates += [s for s in layer if isinstance(s.formula, Aggregate)]
+        return (*stages, Stage(start, tuple(layers), tuple(aggregates)))
 
     @property
     def parameters(self) -> dict[str, ParamValue]:
@@ -262,33 +292,25 @@ class Plan:
         needed = _needed_from(self.layers, wanted)
         gatherings: dict[tuple[str, str], _Gathering] = {}
         frame = population.lazy()
-        pending: list[Step] = []
-        for level, layer in enumerate(self.layers):
-            reads = {name for step in layer for name in step.reads}
-            if any(step.rule.name in reads for step in pending):
-                frame = _with_aggregates(frame, pending, needed[level], gatherings).lazy()
-                pending = []
-            expressions = [
-                s.formula.cast(s.rule.dtype).alias(s.rule.name) for s in layer if isinstance(s.formula, pl.Expr)
-            ]
-            if expressions:
-                frame = frame.with_columns(expressions)
-            pending.extend(step for step in layer if isinstance(step.formula, Aggregate))
-        last = needed[len(self.layers)]
+        for number, stage in enumerate(self.stages):
+            if number:
+                before = self.stages[number - 1].aggregates
+                frame = _with_aggregates(frame, list(before), needed[stage.start], gatherings).lazy()
+            for layer in stage.layers:
+                expressions = [
+                    s.formula.cast(s.rule.dtype).alias(s.rule.name) for s in layer if isinstance(s.formula, pl.Expr)
+                ]
+                if expressions:
+                    frame = frame.with_columns(expressions)
+        last, pending = needed[len(self.layers)], list(self.stages[-1].aggregates)
         computed = _with_aggregates(frame, pending, last, gatherings) if pending else _collect(frame, last)
         return computed if wanted is None else computed.select(wanted)
 
     def _columns(self, given: list[str]) -> list[str]:
         """The columns of a run that keeps everything, in the order the Polars run adds them (each aggregate where
         the query is collected for it)."""
-        columns, pending = list(given), list[str]()
-        for layer in self.layers:
-            reads = {name for step in layer for name in step.reads}
-            if any(name in reads for name in pending):
-                columns, pending = columns + pending, []
-            columns += [s.rule.name for s in layer if isinstance(s.formula, pl.Expr)]
-            pending += [s.rule.name for s in layer if isinstance(s.formula, Aggregate)]
-        return [c for c in dict.fromkeys(columns + pending)]
+        added = [s.rule.name for stage in self.stages for s in (*stage.formulas, *stage.aggregates)]
+        return list(dict.fromkeys([*given, *added]))
 
 
 def _needed_from(layers: tuple[tuple[Step, ...], ...], keep: list[str] | None) -> list[set[str] | None]:
@@ -341,8 +363,8 @@ class _Gathering:
     @staticmethod
     def of(frame: pl.DataFrame, by: str, key: str, *, ordered: bool = True) -> _Gathering:
         """``ordered=False`` leaves the pairs of rows as the join gives them (slots not in runs: only for a reduction
-        that takes them in any order, the compiled one of ``kiban.core.rules.compiled``); sorting them costs about as
-        much as the join."""
+        that takes them in any order, the compiled one of ``kiban.core.rules.compiled``), which spares the sort on the
+        critical path of a compiled run."""
         if by == key:
             return _Gathering.groups(frame.get_column(key), ordered=ordered)
         # every (source row, target row) pair with equal values: a join of the rows that name someone on the values'
