@@ -13,15 +13,15 @@ the end of the assessment of a partition (``VmHWM`` after resetting it through `
 population frame being assessed is counted but not the generator's own peak; the largest over the partitions.
 
 **Comparison** (``--compare N``, 0 to skip). A population of N persons of 131016 (千代田区, 1級地, not a designated
-city) is assessed by both engines on the same households, both files in household order: Kiban reads its inputs
-from Parquet and assesses;
+city) is assessed by both engines on the same households, both files in household order and written alike
+(``INPUT_COMPRESSION``): Kiban reads its inputs from Parquet and assesses;
 OpenFisca-Japan (in ``.venv-openfisca``, ``openfisca_resident_tax.py``) reads the same persons from Parquet, mapped to
 its own variables, builds its simulation and computes 住民税 and 住民税非課税世帯. Both rates include reading the
 file. Kiban runs twice each time: the whole assessment (``assess``, every stored result) and only what OpenFisca
 computes here (``SAME_AS_OPENFISCA``: 住民税 per person and 住民税非課税世帯, with everything they need; the same
 values). The engines run ``--repeat`` times, alternately (Kiban, Kiban, OpenFisca, …: the machine's state is shared),
 and the medians are reported, with the ratio of each pair. Every Kiban run must give the same results to the yen
-(checked).
+(checked against the first as it comes, then freed, as a batch frees each partition's results once written).
 Then the agreement, on the households both model (see ``comparable_households``), is printed; the mapping and every
 difference are explained in ``docs/tax_differences.md``.
 
@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import partial
 from pathlib import Path
+from typing import Final
 
 import openfisca_venv
 import polars as pl
@@ -103,26 +104,29 @@ def assess_partition(lg_code: str, persons: int, fiscal_year: int, repeat: int, 
     run = partial(assess, fiscal_year=fiscal_year, parameters=parameters)
     population = generate(lg_code, persons, seed=1, as_of=levy_date(fiscal_year))
     first = first_run(lambda: run(from_synthetic(population.persons, designated_city=designated)))
-    prepares, assessments, cpus, results = [], [], [], []
+    prepares, assessments, cpus = [], [], []
+    first_result: pl.DataFrame | None = None
     for _ in range(repeat):
         reset_peak()
         started = time.perf_counter()
         inputs = from_synthetic(population.persons, designated_city=designated)
         prepared, cpu = time.perf_counter(), time.process_time()
-        results.append(run(inputs))
+        result = run(inputs)
         assessments.append(time.perf_counter() - prepared)
         cpus.append(time.process_time() - cpu)
         prepares.append(prepared - started)
         totals.peak_mb = max(totals.peak_mb, peak_mb())
-        del inputs
-    assert all(r.equals(results[0]) for r in results), "every run gives the same results"
-    assert results[0].height == persons
+        first_result = result if first_result is None else first_result
+        assert result.equals(first_result), "every run gives the same results"
+        del inputs, result  # as a batch frees a partition's results once written
+    assert first_result is not None
+    assert first_result.height == persons
     prepare, seconds = statistics.median(prepares), statistics.median(assessments)
     totals.persons += persons
     totals.prepare += prepare
     totals.assess += seconds
     totals.assess_cpu += statistics.median(cpus)
-    totals.annual_tax += int(results[0]["annual_tax"].sum())
+    totals.annual_tax += int(first_result["annual_tax"].sum())
     print(
         f"  {lg_code}: first run {first:.2f} s (not counted); prepare {prepare:.2f} s, assess {seconds:.2f} s "
         f"(median of {repeat}: "
@@ -412,6 +416,10 @@ def first_run(run: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
+INPUT_COMPRESSION: Final = "lz4"
+"""Both input files are written with LZ4, Parquet's codec fastest to read (a 1M-person file: 20 MB, read in 0.04 s;
+with zstd, Polars' default: 14 MB, 0.07 s), as a batch's partition files would be."""
+
 SAME_AS_OPENFISCA = ["annual_tax", "household_exempt"]
 """What OpenFisca-Japan computes in the comparison: 住民税 per person and 住民税非課税世帯."""
 
@@ -455,32 +463,34 @@ def run_comparison(persons: int, fiscal_year: int, repeat: int, keep: Path | Non
         directory = keep or Path(tmp)
         directory.mkdir(parents=True, exist_ok=True)
         ours_path, theirs_path = directory / "kiban_inputs.parquet", directory / "openfisca_inputs.parquet"
-        inputs.write_parquet(ours_path)
-        of_inputs.drop("person_no", "household_no").write_parquet(theirs_path)
+        inputs.write_parquet(ours_path, compression=INPUT_COMPRESSION)
+        of_inputs.drop("person_no", "household_no").write_parquet(theirs_path, compression=INPUT_COMPRESSION)
 
         pairs: list[tuple[Run, Run, dict[str, float]]] = []
-        results: list[pl.DataFrame] = []
         first = first_run(lambda: run_kiban(ours_path, fiscal_year, parameters))
         first_run(lambda: run_kiban(ours_path, fiscal_year, parameters, SAME_AS_OPENFISCA))
         same_runs: list[Run] = []
+        expected: pl.DataFrame | None = None
         for _ in range(repeat):
             ours, result = run_kiban(ours_path, fiscal_year, parameters)
-            results.append(result)
+            expected = result if expected is None else expected
+            assert result.equals(expected), "every Kiban run gives the same results to the yen"
             same, same_result = run_kiban(ours_path, fiscal_year, parameters, SAME_AS_OPENFISCA)
             same_runs.append(same)
             assert same_result.equals(result.select(same_result.columns)), "the same 住民税 and 非課税世帯"
+            del result, same_result  # as a batch frees a partition's results once written
             theirs, timings = run_openfisca(theirs_path, directory / "openfisca", fiscal_year)
             pairs.append((ours, theirs, timings))
         of_persons = pl.read_parquet(directory / "openfisca.persons.parquet")
         of_households = pl.read_parquet(directory / "openfisca.households.parquet")
-    assert results[0].height == persons
-    assert all(r.equals(results[0]) for r in results), "every Kiban run gives the same results to the yen"
+    assert expected is not None
+    assert expected.height == persons
     started = time.perf_counter()
     in_polars = assessment_plan(fiscal_year, parameters).compute(
-        with_defaults(inputs), keep=results[0].columns, backend="polars"
+        with_defaults(inputs), keep=expected.columns, backend="polars"
     )
     polars_seconds = time.perf_counter() - started
-    assert in_polars.equals(results[0]), "compiled and in Polars, the same results to the yen"
+    assert in_polars.equals(expected), "compiled and in Polars, the same results to the yen"
 
     ours, theirs = median_run([p[0] for p in pairs]), median_run([p[1] for p in pairs])
     size = f"{persons:,} persons, {COMPARE_LG_CODE}, FY{fiscal_year}, median of {repeat}"
@@ -511,7 +521,7 @@ def run_comparison(persons: int, fiscal_year: int, repeat: int, keep: Path | Non
         f"{theirs.seconds / same.seconds:.1f}× (read {same.read:.2f} s, assess {same.seconds - same.read:.2f} s)\n"
         f"  CPU time (all threads, medians): Kiban {ours.cpu:.2f} s, OpenFisca {theirs.cpu:.2f} s "
         f"({theirs.cpu / ours.cpu:.1f}×)\n"
-        f"  annual tax (Kiban): {int(results[0]['annual_tax'].sum()):,} yen",
+        f"  annual tax (Kiban): {int(expected['annual_tax'].sum()):,} yen",
         file=sys.stderr,
     )
 

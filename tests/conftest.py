@@ -11,7 +11,6 @@ migrations run as ``kiban_owner``, exactly as in production.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
@@ -113,13 +112,23 @@ def pg_admin_url() -> Iterator[str]:
         yield url
 
 
+_ROLES_LOCK = 7_336_201
+"""Advisory lock key held while the roles are made: xdist workers starting together on a fresh server would both see
+a role missing and both create it (a unique violation for the second)."""
+
+
 def _ensure_roles(admin_url: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        for role, attrs in ((OWNER_ROLE, "LOGIN"), (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")):
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-            if not exists:
-                with contextlib.suppress(psycopg.errors.DuplicateObject):  # another xdist worker was faster
+        conn.execute("SELECT pg_advisory_lock(%s)", (_ROLES_LOCK,))
+        try:
+            for role, attrs in (
+                (OWNER_ROLE, "LOGIN"),
+                (APP_ROLE, "LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE"),
+            ):
+                if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
                     conn.execute(sql.SQL("CREATE ROLE {} " + attrs).format(sql.Identifier(role)))
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_ROLES_LOCK,))
 
 
 @pytest.fixture(scope="session")

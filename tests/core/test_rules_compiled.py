@@ -326,3 +326,100 @@ def test_a_home_that_cannot_be_written_caches_kernels_in_the_temporary_directory
     assert written.parent == Path(tempfile.gettempdir()) / f"kiban-kernels-{os.getuid()}"
     assert written.read_text(encoding="utf-8") == "probe = 1\n"
     written.unlink()
+
+
+def test_a_division_by_a_quantity_floors_as_polars_does() -> None:
+    """What divides by a quantity skips the division where the quotient is 0: signs, zero and remainders alike."""
+    rules = RuleSet("divide-signed")
+
+    @rules.rule("share", label="按分", reference="test")
+    def _share(s: Scope) -> pl.Expr:
+        return s("amount") // s("parts") + s("parts") // s("amount")
+
+    values = [-7, -3, -1, 1, 2, 3, 7, 1_000_001]
+    people = pl.DataFrame({"amount": [a for a in values for _ in values], "parts": [b for _ in values for b in values]})
+    computation = plan(rules, ["share"], on=ON, parameters={}, inputs=people.columns)
+    expected = computation.compute(people, backend="polars")
+    assert computation.compute(people, backend="compiled").equals(expected)
+    zero = people.with_columns(pl.col("amount").clip(lower_bound=0) * 0)
+    with pytest.raises(RuleError):  # 0 // 0 too: null in Polars
+        computation.compute(zero, backend="compiled")
+
+
+def named(ids: list[str | None], seed: int) -> pl.DataFrame:
+    """The toy population in household order, each household's members together; most name a member of their own
+    household, some a person far away, nobody known, or no one."""
+    people = population(len(ids), seed).drop("household", "parent")
+    rng = np.random.default_rng(seed)
+    households = np.cumsum(rng.random(len(ids)) < 0.4)
+    parents: list[str | None] = []
+    for household in households:
+        members = np.flatnonzero(households == household)
+        draw = rng.random()
+        if draw < 0.55:
+            parents.append(ids[int(rng.choice(members))])
+        elif draw < 0.65:
+            parents.append(ids[int(rng.integers(0, len(ids)))])
+        else:
+            parents.append(None if draw < 0.95 else "ghost")
+    return people.with_columns(
+        pl.Series("id", ids), pl.Series("household", [f"H{h}" for h in households]), pl.Series("parent", parents)
+    )
+
+
+@pytest.mark.parametrize(
+    "case", ["unique short ids", "an id twice", "ids over 12 bytes", "an empty id and a null one", "rows in chunks"]
+)
+def test_who_names_whom_is_found_exactly(case: str) -> None:
+    """The compiled join of short texts (``_join``) gives the pairs Polars' join gives: a member of one's own
+    household or anyone far away, every row of a repeated id, nothing for a null; longer texts go to Polars' join."""
+    rows = 3_000
+    width = 14 if case == "ids over 12 bytes" else 8
+    ids: list[str | None] = [f"{i:0{width}d}" for i in range(rows)]
+    if case == "an id twice":
+        ids[1_500] = ids[20]
+    if case == "an empty id and a null one":
+        ids[7], ids[8] = None, ""
+    people = named(ids, seed=len(case))
+    named_anew: dict[str, dict[int, str | None]] = {
+        "an id twice": {21: ids[20], 1_501: ids[20]},
+        "an empty id and a null one": {9: "", 30: ""},
+    }
+    for row, value in named_anew.get(case, {}).items():  # next to the row they name, and far from the other
+        people = people.with_columns(
+            pl.when(pl.int_range(pl.len()) == row).then(pl.lit(value)).otherwise("parent").alias("parent")
+        )
+    if case == "rows in chunks":
+        people = pl.concat([people.slice(0, 1_001), people.slice(1_001, 999), people.slice(2_000)], rechunk=False)
+    computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=people.columns)
+    compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
+    assert compiled_plan is not None
+    short = compiled._short_texts(compiled_plan.module, people.get_column("id"))
+    assert (short is None) == (case == "ids over 12 bytes")
+    expected = computation.compute(people, backend="polars")
+    assert (expected["child_count"] > 0).sum() > rows // 4, "the data exercises the join"
+    assert computation.compute(people, backend="compiled").equals(expected)
+
+
+def test_short_texts_are_compared_up_to_their_length() -> None:
+    """The bytes of a view past its text's length are not part of it (``_words``), and the length is."""
+    people = population(300, 10)
+    computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=people.columns)
+    compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
+    assert compiled_plan is not None
+
+    def view(text: bytes, garbage: int) -> list[int]:
+        inline = (text + bytes([garbage]) * 12)[:12]
+        words = np.frombuffer(len(text).to_bytes(4, "little") + inline, np.uint64)
+        return [int(w) for w in words]
+
+    texts = [b"", b"a", b"abc", b"abcd", b"abcde", b"abcdefghijk", b"abcdefghijkl"]
+    views = np.array([view(t, g) for t in texts for g in (0, 0x5A)], dtype=np.uint64)
+    words = compiled_plan.module._words(views, np.ones(len(views), np.bool_))
+    assert len(words) == len(views)
+    for pair in range(0, len(views), 2):
+        assert (words[pair] == words[pair + 1]).all(), "the same text, whatever follows it"
+    assert len({tuple(w) for w in words}) == len(texts), "different texts differ"
+    longer = np.array([view(b"", 0)], dtype=np.uint64)
+    longer[0, 0] |= 13  # a length of 13: not within its view
+    assert len(compiled_plan.module._words(longer, np.ones(1, np.bool_))) == 0

@@ -130,6 +130,103 @@ def _aggregate(kind, values, sources, through, slots, size, reads, by_slot, empt
     return result
 
 
+@numba.njit(nogil=True, cache=True)
+def _words(views, valid):
+    # each text of at most 12 bytes from its 16-byte Arrow view (as two words: its length and first 4 bytes, then the
+    # next 8), nothing kept past its end: equal words exactly when the texts are equal; none where one text is longer
+    # (it is then not within its view)
+    words = np.zeros((len(views), 2), np.uint64)
+    for r in range(len(views)):
+        if not valid[r]:
+            continue
+        first, second = views[r, 0], views[r, 1]
+        size = first & np.uint64(0xFFFFFFFF)
+        if size > np.uint64(12):
+            return np.zeros((0, 2), np.uint64)
+        if size < np.uint64(4):
+            first &= (np.uint64(1) << (np.uint64(32) + np.uint64(8) * size)) - np.uint64(1)
+        words[r, 0] = first
+        if size == np.uint64(12):
+            words[r, 1] = second
+        elif size > np.uint64(4):
+            words[r, 1] = second & ((np.uint64(1) << (np.uint64(8) * (size - np.uint64(4)))) - np.uint64(1))
+    return words
+
+
+@numba.njit(inline="always", cache=True)
+def _hash(first, second):
+    h = first * np.uint64(0x9E3779B97F4A7C15) + second * np.uint64(0xC2B2AE3D27D4EB4F)
+    h = (h ^ (h >> np.uint64(33))) * np.uint64(0xFF51AFD7ED558CCD)
+    return h ^ (h >> np.uint64(33))
+
+
+@numba.njit(nogil=True, cache=True)
+def _join(named, named_valid, keys, keys_valid, near):
+    # every pair (row of named, row of keys) whose texts (as _words) are equal: a hash table of the keys' rows (each
+    # entry a row and 31 bits of its hash, so that a probe reads the text of an equal hash only); where no key is
+    # repeated, a named row looks first among the `near` rows either side of its own (a household's members are
+    # together), and stops at its one match
+    size = 1
+    while size < 2 * len(keys):
+        size *= 2
+    mask = np.uint64(size - 1)
+    table = np.full(size, -1, np.int64)
+    unique = True
+    for t in range(len(keys)):
+        if not keys_valid[t]:
+            continue
+        h = _hash(keys[t, 0], keys[t, 1])
+        tag = np.int64(h >> np.uint64(33))
+        slot = h & mask
+        entry = table[slot]
+        while entry >= 0:
+            other = entry & 0xFFFFFFFF
+            if entry >> 32 == tag and keys[other, 0] == keys[t, 0] and keys[other, 1] == keys[t, 1]:
+                unique = False
+            slot = (slot + np.uint64(1)) & mask
+            entry = table[slot]
+        table[slot] = (tag << 32) | t
+    sources = np.empty(len(named), np.int64)
+    targets = np.empty(len(named), np.int64)
+    found = 0
+    for r in range(len(named)):
+        if not named_valid[r]:
+            continue
+        first, second = named[r, 0], named[r, 1]
+        if unique:
+            match = -1
+            for t in range(max(r - near, 0), min(r + near + 1, len(keys))):
+                if keys_valid[t] and keys[t, 0] == first and keys[t, 1] == second:
+                    match = t
+                    break
+            if match >= 0:
+                sources[found], targets[found] = r, match
+                found += 1
+                continue
+        h = _hash(first, second)
+        tag = np.int64(h >> np.uint64(33))
+        slot = h & mask
+        entry = table[slot]
+        while entry >= 0:
+            t = entry & 0xFFFFFFFF
+            if entry >> 32 == tag and keys[t, 0] == first and keys[t, 1] == second:
+                if found == len(sources):  # a key repeated: more pairs than named rows
+                    sources, targets = np.concatenate((sources, sources)), np.concatenate((targets, targets))
+                sources[found], targets[found] = r, t
+                found += 1
+                if unique:
+                    break
+            slot = (slot + np.uint64(1)) & mask
+            entry = table[slot]
+    return sources[:found], targets[:found]
+
+
+@numba.njit(inline="always", cache=True)
+def _floor_divide(a, b):
+    # a // b, where the quotient is 0 without dividing
+    return 0 if 0 <= a < b else a // b
+
+
 @numba.njit(inline="always", cache=True)
 def _year(days):
     return _civil(days)[0]
@@ -240,6 +337,9 @@ class _Translation:
                     return f"(v_{name} {_OPERATORS[op]} {self.texts[name].code(_text_literal(other['Literal']))})"
         if op not in _OPERATORS:
             raise Untranslatable(f"operator {op}")
+        if op == "FloorDivide" and "Literal" not in _unaliased(right):
+            # by a quantity: a division instruction costs tens of cycles, and what rules divide is mostly 0
+            return f"_floor_divide({self.value(left)}, {self.value(right)})"
         return f"({self.value(left)} {_OPERATORS[op]} {self.value(right)})"
 
     def _function(self, function: Any, inputs: list[dict[str, Any]]) -> str:
@@ -325,7 +425,7 @@ class CompiledPlan:
 
     def compute(self, population: pl.DataFrame) -> pl.DataFrame | None:
         """The kept columns, or ``None`` where this population cannot run compiled (nulls, a division by zero)."""
-        from kiban.core.rules.engine import Aggregate, _Gathering
+        from kiban.core.rules.engine import Aggregate
 
         aggregates = [s.formula for st in self.stages for s in st.aggregates if isinstance(s.formula, Aggregate)]
         read = {name for stage in self.stages for name in stage.reads} | {a.source for a in aggregates}
@@ -338,10 +438,7 @@ class CompiledPlan:
         # which rows feed which depends on the inputs alone: found (by Polars, on its own threads) while the first
         # stages run
         pairs = dict.fromkeys((a.by, a.key) for a in aggregates)  # in the order the stages need them
-        gatherings = {
-            pair: _joins().submit(_Gathering.of, population.select(list(dict.fromkeys(pair))), *pair, ordered=False)
-            for pair in pairs
-        }
+        gatherings = {pair: _joins().submit(self._gathering, population, *pair) for pair in pairs}
         chunks = _Chunks.of(population, [n for n in read if n in population.columns and n not in self.texts])
         self._prepare(population, values, chunks, self.stages[0])
         for number, stage in enumerate(self.stages):
@@ -409,6 +506,21 @@ class CompiledPlan:
             return chunks.arrays(name)[piece.chunk][piece.start - piece.offset : piece.stop - piece.offset]
         whole = values[name] if name in values else self._column(population, values, name)
         return whole[piece.start : piece.stop]
+
+    def _gathering(self, population: pl.DataFrame, by: str, key: str) -> _Gathering:
+        """Which rows feed which (unordered, see ``_Gathering.of``): for rows naming others by a short text (at most
+        12 bytes, as 宛名番号 are), the compiled ``_join`` of the texts as they lie in their Arrow views; else Polars'
+        join."""
+        from kiban.core.rules.engine import _Gathering
+
+        if by != key and population.height < _ROWS_A_JOIN_NUMBERS:
+            named, keys = _short_texts(self.module, population.get_column(by)), None
+            if named is not None:
+                keys = _short_texts(self.module, population.get_column(key))
+            if named is not None and keys is not None:
+                sources, targets = self.module._join(*named, *keys, _NEAR)
+                return _Gathering(sources, targets, population.height, None)
+        return _Gathering.of(population.select(list(dict.fromkeys((by, key)))), by, key, ordered=False)
 
     def _aggregate(
         self, values: dict[str, np.ndarray], gatherings: dict[tuple[str, str], Future[_Gathering]], step: Step
@@ -489,6 +601,30 @@ class _Chunks:
             chunks = self.population.get_column(name).get_chunks()
             self.views[name] = [_read_only(_days(chunk).to_numpy()) for chunk in chunks]
         return self.views[name]
+
+
+_NEAR = 8
+"""Rows either side of a row naming another where ``_join`` looks first (a household's members lie together)."""
+_ROWS_A_JOIN_NUMBERS = 2**31
+"""``_join`` numbers rows in 32 bits of a table entry."""
+
+
+def _short_texts(module: ModuleType, column: pl.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """A text column as ``_words`` (two 64-bit words a row) and where it is not null; ``None`` where a value is longer
+    than 12 bytes, or the column is not text kept in Arrow views."""
+    if column.dtype != pl.Utf8():
+        return None
+    views = []
+    for chunk in column.get_chunks():
+        array = chunk.to_arrow(compat_level=pl.CompatLevel.newest())
+        if str(array.type) != "string_view":
+            return None
+        if len(array):  # read in place: the views buffer, 16 bytes a row
+            views.append(np.frombuffer(array.buffers()[1], np.uint64).reshape(-1, 2)[array.offset :][: len(array)])
+    valid = column.is_not_null().to_numpy()
+    joined = views[0] if len(views) == 1 else np.concatenate(views) if views else np.zeros((0, 2), np.uint64)
+    words = module._words(joined, valid)
+    return (words, valid) if len(words) == column.len() else None
 
 
 def _days(column: pl.Series) -> pl.Series:
@@ -593,7 +729,7 @@ def _compile(plan: Plan, schema: pl.Schema, wanted: tuple[str, ...]) -> Compiled
             "",
             "@numba.njit(nogil=True, cache=True)",
             f"def stage_{i}(lo, hi, {', '.join(parameters)}):",
-            "    for r in range(lo, hi):",
+            "    for r in range(np.uint64(lo), np.uint64(hi)):",
         ]
         lines += [f"        v_{n} = c_{n}[r]" for n in reads]
         lines += [f"        m_{n} = mask_{n}[r]" for n in masks]
