@@ -363,17 +363,25 @@ def named(ids: list[str | None], seed: int) -> pl.DataFrame:
         else:
             parents.append(None if draw < 0.95 else "ghost")
     return people.with_columns(
-        pl.Series("id", ids), pl.Series("household", [f"H{h}" for h in households]), pl.Series("parent", parents)
+        pl.Series("id", ids), pl.Series("household", [f"H{h:06d}" for h in households]), pl.Series("parent", parents)
     )
 
 
 @pytest.mark.parametrize(
-    "case", ["unique short ids", "an id twice", "ids over 12 bytes", "an empty id and a null one", "rows in chunks"]
+    "case",
+    [
+        "unique short ids",
+        "an id twice",
+        "ids over 12 bytes",
+        "an empty id and a null one",
+        "rows in chunks",
+        "rows not in household order",
+    ],
 )
 def test_who_names_whom_is_found_exactly(case: str) -> None:
     """The compiled join of short texts (``_join``) gives the pairs Polars' join gives: a member of one's own
     household or anyone far away, every row of a repeated id, nothing for a null; longer texts go to Polars' join."""
-    rows = 3_000
+    rows = 40_000 if case == "rows not in household order" else 3_000
     width = 14 if case == "ids over 12 bytes" else 8
     ids: list[str | None] = [f"{i:0{width}d}" for i in range(rows)]
     if case == "an id twice":
@@ -389,20 +397,30 @@ def test_who_names_whom_is_found_exactly(case: str) -> None:
         people = people.with_columns(
             pl.when(pl.int_range(pl.len()) == row).then(pl.lit(value)).otherwise("parent").alias("parent")
         )
+    if case == "rows not in household order":
+        people = people.sample(fraction=1.0, shuffle=True, seed=1)
     if case == "rows in chunks":
         people = pl.concat([people.slice(0, 1_001), people.slice(1_001, 999), people.slice(2_000)], rechunk=False)
     computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=people.columns)
     compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
     assert compiled_plan is not None
-    short = compiled._short_texts(compiled_plan.module, people.get_column("id"))
-    assert (short is None) == (case == "ids over 12 bytes")
+    named_rows, ids_column = people.get_column("parent"), people.get_column("id")
+    *_, joined = compiled_plan.module._join(
+        compiled._views(named_rows),
+        named_rows.is_not_null().to_numpy(),
+        compiled._views(ids_column),
+        ids_column.is_not_null().to_numpy(),
+        compiled._NEAR,
+    )
+    assert joined == (case not in ("ids over 12 bytes", "rows not in household order")), "else joined by Polars"
     expected = computation.compute(people, backend="polars")
     assert (expected["child_count"] > 0).sum() > rows // 4, "the data exercises the join"
     assert computation.compute(people, backend="compiled").equals(expected)
 
 
 def test_short_texts_are_compared_up_to_their_length() -> None:
-    """The bytes of a view past its text's length are not part of it (``_words``), and the length is."""
+    """The bytes of a view past its text's length are not part of it (``_text``), and the length is: each text
+    twice, with zeros and with other bytes after it, is one run of equal texts (``_groups``)."""
     people = population(300, 10)
     computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=people.columns)
     compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
@@ -413,13 +431,70 @@ def test_short_texts_are_compared_up_to_their_length() -> None:
         words = np.frombuffer(len(text).to_bytes(4, "little") + inline, np.uint64)
         return [int(w) for w in words]
 
-    texts = [b"", b"a", b"abc", b"abcd", b"abcde", b"abcdefghijk", b"abcdefghijkl"]
+    texts = sorted(t.encode() for t in ["", "a", "abc", "abcd", "abcde", "abcdefghijk", "abcdefghijkl", "均等割"])
     views = np.array([view(t, g) for t in texts for g in (0, 0x5A)], dtype=np.uint64)
-    words = compiled_plan.module._words(views, np.ones(len(views), np.bool_))
-    assert len(words) == len(views)
-    for pair in range(0, len(views), 2):
-        assert (words[pair] == words[pair + 1]).all(), "the same text, whatever follows it"
-    assert len({tuple(w) for w in words}) == len(texts), "different texts differ"
-    longer = np.array([view(b"", 0)], dtype=np.uint64)
-    longer[0, 0] |= 13  # a length of 13: not within its view
-    assert len(compiled_plan.module._words(longer, np.ones(1, np.bool_))) == 0
+    slots, size, grouped = compiled_plan.module._groups(views)
+    assert grouped
+    assert slots.tolist() == [i for i in range(len(texts)) for _ in (0, 0x5A)]
+    assert size == len(texts)
+    longer = views.copy()
+    longer[-1, 0] = (longer[-1, 0] & ~np.uint64(0xFFFFFFFF)) | np.uint64(13)  # a length of 13: not within its view
+    assert not compiled_plan.module._groups(longer)[2]
+
+
+TEXTS = RuleSet("texts")
+
+
+@TEXTS.rule("kind", label="区分", reference="test")
+def _kind(s: Scope) -> pl.Expr:
+    status = s("status")
+    return (
+        pl.when(status == "非課税")
+        .then(1)
+        .when(status == "均等割のみ課税")  # 21 bytes: not within a view, so the column is coded by Polars
+        .then(2)
+        .when(status == "")
+        .then(3)
+        .otherwise(0)
+    )
+
+
+@TEXTS.rule("short_kind", label="短い区分", reference="test")
+def _short_kind(s: Scope) -> pl.Expr:
+    note = s("note")
+    return pl.when(note == "要確認").then(1).when(note == "ab").then(2).otherwise(0)
+
+
+def test_text_compared_with_literals_short_long_and_japanese() -> None:
+    values = ["非課税", "均等割のみ課税", "", "課税", "非課税 ", "ab", "abc", "要確認", "要確認の世帯（長い）"]
+    people = pl.DataFrame({"status": values * 30_000, "note": values[::-1] * 30_000})
+    computation = plan(TEXTS, ["kind", "short_kind"], on=ON, parameters={}, inputs=people.columns)
+    compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
+    assert compiled_plan is not None
+    expected = computation.compute(people, backend="polars")
+    assert computation.compute(people, backend="compiled").equals(expected)
+    assert set(expected["kind"]) == {0, 1, 2, 3}
+    assert set(expected["short_kind"]) == {0, 1, 2}
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["", "", "a", "a", "ab", "ab\x00", "abc", "b", "世帯0001", "世帯0001", "世帯0002", "世帯00020"],
+        ["H000002", "H000002", "H000010", "H000100"],
+        ["H2", "H10"],  # equal values together, but not in order: Polars groups them
+        ["a", "b", "a"],
+        ["a" * 12, "a" * 13],  # longer than a view holds
+    ],
+)
+def test_a_household_key_is_grouped_as_polars_groups_it(texts: list[str]) -> None:
+    people = population(300, 11)
+    computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=people.columns)
+    compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
+    assert compiled_plan is not None
+    column = pl.Series("household", texts)
+    slots, size, grouped = compiled_plan.module._groups(compiled._views(column))
+    assert grouped == (column.is_sorted() and all(len(t.encode()) <= 12 for t in texts))
+    if grouped:
+        assert slots.tolist() == column.rle_id().to_list()
+        assert size == column.n_unique()

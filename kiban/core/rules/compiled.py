@@ -53,7 +53,7 @@ COMPILE_FROM_ROWS = 200_000
 _log = logging.getLogger(__name__)
 _THREADS = os.cpu_count() or 1
 _INTEGERS = {pl.Int64(), pl.Int32()}
-_POOL: ThreadPoolExecutor | None = None
+_POOLS: dict[int, ThreadPoolExecutor] = {}
 _JOINS: ThreadPoolExecutor | None = None
 
 _OPERATORS = {
@@ -130,27 +130,58 @@ def _aggregate(kind, values, sources, through, slots, size, reads, by_slot, empt
     return result
 
 
+@numba.njit(inline="always", cache=True)
+def _text(first, second):
+    # a text of at most 12 bytes from its 16-byte Arrow view, as two words (its length and first 4 bytes, then the
+    # next 8) with nothing kept past its end: equal words exactly when the texts are equal; a longer text is not
+    # within its view (the first word then holds its length only)
+    size = first & np.uint64(0xFFFFFFFF)
+    if size > np.uint64(12):
+        return size, size, np.uint64(0)
+    if size < np.uint64(4):
+        first &= (np.uint64(1) << (np.uint64(32) + np.uint64(8) * size)) - np.uint64(1)
+    if size <= np.uint64(4):
+        second = np.uint64(0)
+    elif size < np.uint64(12):
+        second &= (np.uint64(1) << (np.uint64(8) * (size - np.uint64(4)))) - np.uint64(1)
+    return size, first, second
+
+
+@numba.njit(inline="always", cache=True)
+def _big_endian(word, size):
+    # the `size` low bytes of a little-endian word, as a big-endian number
+    value = np.uint64(0)
+    for i in range(size):
+        value = (value << np.uint64(8)) | ((word >> np.uint64(8 * i)) & np.uint64(0xFF))
+    return value
+
+
+@numba.njit(inline="always", cache=True)
+def _order(first, second):
+    # _text's words as numbers that compare as the texts do (byte by byte, then the shorter first)
+    return _big_endian(first >> np.uint64(32), 4), _big_endian(second, 8), first & np.uint64(0xFFFFFFFF)
+
+
 @numba.njit(nogil=True, cache=True)
-def _words(views, valid):
-    # each text of at most 12 bytes from its 16-byte Arrow view (as two words: its length and first 4 bytes, then the
-    # next 8), nothing kept past its end: equal words exactly when the texts are equal; none where one text is longer
-    # (it is then not within its view)
-    words = np.zeros((len(views), 2), np.uint64)
+def _groups(views):
+    # one slot per run of equal texts (_text's words), numbered in row order; none (False) unless the texts are in
+    # order (each value then is one run) and at most 12 bytes
+    slots = np.empty(len(views), np.int64)
+    slot = -1
+    last_first, last_second = np.uint64(0), np.uint64(0)
+    last = _order(last_first, last_second)
     for r in range(len(views)):
-        if not valid[r]:
-            continue
-        first, second = views[r, 0], views[r, 1]
-        size = first & np.uint64(0xFFFFFFFF)
+        size, first, second = _text(views[r, 0], views[r, 1])
         if size > np.uint64(12):
-            return np.zeros((0, 2), np.uint64)
-        if size < np.uint64(4):
-            first &= (np.uint64(1) << (np.uint64(32) + np.uint64(8) * size)) - np.uint64(1)
-        words[r, 0] = first
-        if size == np.uint64(12):
-            words[r, 1] = second
-        elif size > np.uint64(4):
-            words[r, 1] = second & ((np.uint64(1) << (np.uint64(8) * (size - np.uint64(4)))) - np.uint64(1))
-    return words
+            return slots[:0], 0, False
+        if slot < 0 or first != last_first or second != last_second:
+            order = _order(first, second)
+            if slot >= 0 and order < last:
+                return slots[:0], 0, False
+            slot += 1
+            last_first, last_second, last = first, second, order
+        slots[r] = slot
+    return slots, slot + 1, True
 
 
 @numba.njit(inline="always", cache=True)
@@ -161,64 +192,137 @@ def _hash(first, second):
 
 
 @numba.njit(nogil=True, cache=True)
-def _join(named, named_valid, keys, keys_valid, near):
-    # every pair (row of named, row of keys) whose texts (as _words) are equal: a hash table of the keys' rows (each
-    # entry a row and 31 bits of its hash, so that a probe reads the text of an equal hash only); where no key is
-    # repeated, a named row looks first among the `near` rows either side of its own (a household's members are
-    # together), and stops at its one match
-    size = 1
-    while size < 2 * len(keys):
+def _table(keys, rows):
+    # an open-addressing hash table of keys[rows] (each entry a row and 31 bits of its hash, so that a probe reads
+    # the words of an equal hash only: _start, _next), and whether a key is there twice
+    size = 4096  # at least: a probe of a key not there then mostly meets an empty slot at once
+    while size < 2 * len(rows):
         size *= 2
     mask = np.uint64(size - 1)
     table = np.full(size, -1, np.int64)
-    unique = True
-    for t in range(len(keys)):
-        if not keys_valid[t]:
-            continue
-        h = _hash(keys[t, 0], keys[t, 1])
-        tag = np.int64(h >> np.uint64(33))
-        slot = h & mask
+    repeated = False
+    for row in rows:
+        first, second = keys[row, 0], keys[row, 1]
+        tag, slot = _start(first, second, mask)
+        slot = _next(table, keys, first, second, tag, slot, mask)
+        while table[slot] >= 0:  # the same key is there already
+            repeated = True
+            slot = _next(table, keys, first, second, tag, (slot + np.uint64(1)) & mask, mask)
+        table[slot] = (tag << 32) | row
+    return table, repeated
+
+
+@numba.njit(inline="always", cache=True)
+def _start(first, second, mask):
+    # a key's tag in a table entry (31 bits of its hash) and the slot its probe starts from
+    h = _hash(first, second)
+    return np.int64(h >> np.uint64(33)), h & mask
+
+
+@numba.njit(inline="always", cache=True)
+def _next(table, keys, first, second, tag, slot, mask):
+    # from `slot` on, the first slot that is empty or holds a row whose key is (first, second)
+    entry = table[slot]
+    while entry >= 0:
+        row = entry & 0xFFFFFFFF
+        if entry >> 32 == tag and keys[row, 0] == first and keys[row, 1] == second:
+            break
+        slot = (slot + np.uint64(1)) & mask
         entry = table[slot]
-        while entry >= 0:
-            other = entry & 0xFFFFFFFF
-            if entry >> 32 == tag and keys[other, 0] == keys[t, 0] and keys[other, 1] == keys[t, 1]:
-                unique = False
-            slot = (slot + np.uint64(1)) & mask
-            entry = table[slot]
-        table[slot] = (tag << 32) | t
+    return slot
+
+
+@numba.njit(inline="always", cache=True)
+def _probe(table, keys, first, second, r, sources, targets, found):
+    # the pairs (r, row) of every row of the table whose key is (first, second)
+    mask = np.uint64(len(table) - 1)
+    tag, slot = _start(first, second, mask)
+    slot = _next(table, keys, first, second, tag, slot, mask)
+    while table[slot] >= 0:
+        if found == len(sources):  # a key repeated: more pairs than rows naming one
+            sources, targets = np.concatenate((sources, sources)), np.concatenate((targets, targets))
+        sources[found], targets[found] = r, table[slot] & 0xFFFFFFFF
+        found += 1
+        slot = _next(table, keys, first, second, tag, (slot + np.uint64(1)) & mask, mask)
+    return sources, targets, found
+
+
+@numba.njit(nogil=True, cache=True)
+def _join(named, named_valid, views, keys_valid, near):
+    # every pair (row of named, row of keys) whose texts (views, as _text's words) are equal; none (False) where a key
+    # is longer than 12 bytes, as its words would not be the text (a named text that long matches no shorter key), or
+    # where the rows are not in household order. A named row looks first among the `near` rows either side of its own
+    # (a household's members are together); where no key is repeated, what it finds there is its one match, and the
+    # few found no match there are looked for in one pass over the keys, through a table of their own texts. Whether
+    # a key is repeated is found with two bitsets of its hash (set once, set again) that fit the cache: only the keys
+    # set again go to an exact table. Where a key is repeated, a table of all the keys.
+    nothing = np.zeros(0, np.int64)
+    keys = np.zeros((len(views), 2), np.uint64)
+    power = 20
+    while (1 << power) < 16 * len(views):
+        power += 1
+    bits, shift = 1 << power, np.uint64(64 - power)
+    once, twice = np.zeros(bits // 64, np.uint64), np.zeros(bits // 64, np.uint64)
+    for t in range(len(views)):
+        if keys_valid[t]:
+            length, keys[t, 0], keys[t, 1] = _text(views[t, 0], views[t, 1])
+            if length > np.uint64(12):
+                return nothing, nothing, False
+            bit = _hash(keys[t, 0], keys[t, 1]) >> shift
+            word, flag = bit >> np.uint64(6), np.uint64(1) << (bit & np.uint64(63))
+            if once[word] & flag:
+                twice[word] |= flag
+            once[word] |= flag
     sources = np.empty(len(named), np.int64)
     targets = np.empty(len(named), np.int64)
     found = 0
+    far = np.empty(len(named), np.int64)
+    texts = np.zeros((len(named), 2), np.uint64)
+    left = 0
     for r in range(len(named)):
         if not named_valid[r]:
             continue
-        first, second = named[r, 0], named[r, 1]
-        if unique:
-            match = -1
-            for t in range(max(r - near, 0), min(r + near + 1, len(keys))):
-                if keys_valid[t] and keys[t, 0] == first and keys[t, 1] == second:
-                    match = t
-                    break
-            if match >= 0:
-                sources[found], targets[found] = r, match
-                found += 1
-                continue
-        h = _hash(first, second)
-        tag = np.int64(h >> np.uint64(33))
-        slot = h & mask
-        entry = table[slot]
-        while entry >= 0:
-            t = entry & 0xFFFFFFFF
-            if entry >> 32 == tag and keys[t, 0] == first and keys[t, 1] == second:
-                if found == len(sources):  # a key repeated: more pairs than named rows
-                    sources, targets = np.concatenate((sources, sources)), np.concatenate((targets, targets))
-                sources[found], targets[found] = r, t
-                found += 1
-                if unique:
-                    break
-            slot = (slot + np.uint64(1)) & mask
-            entry = table[slot]
-    return sources[:found], targets[:found]
+        _, first, second = _text(named[r, 0], named[r, 1])
+        match = -1
+        for step in range(2 * near + 1):  # outwards: r, r - 1, r + 1, r - 2, …
+            t = r + (step + 1) // 2 * (1 if step % 2 == 0 else -1)
+            if 0 <= t < len(keys) and keys_valid[t] and keys[t, 0] == first and keys[t, 1] == second:
+                match = t
+                break
+        if match >= 0:  # the one match, unless a key is repeated (then all of this is done again below)
+            sources[found], targets[found] = r, match
+            found += 1
+        else:
+            far[left] = r
+            texts[r, 0], texts[r, 1] = first, second
+            left += 1
+            if left >= 4096 and 8 * left > r:  # not in household order: Polars' join is faster
+                return nothing, nothing, False
+    candidates = np.empty(len(views), np.int64)
+    count = 0
+    for t in range(len(views)):
+        if keys_valid[t]:
+            bit = _hash(keys[t, 0], keys[t, 1]) >> shift
+            if twice[bit >> np.uint64(6)] & (np.uint64(1) << (bit & np.uint64(63))):
+                candidates[count] = t
+                count += 1
+    if _table(keys, candidates[:count])[1]:  # a key repeated
+        table = _table(keys, np.flatnonzero(keys_valid))[0]
+        found = 0
+        for r in range(len(named)):
+            if named_valid[r]:
+                _, first, second = _text(named[r, 0], named[r, 1])
+                sources, targets, found = _probe(table, keys, first, second, r, sources, targets, found)
+        return sources[:found], targets[:found], True
+    if left:
+        table = _table(texts, far[:left])[0]
+        mask = np.uint64(len(table) - 1)
+        for t in range(len(keys)):
+            # each key is there once: it is the one match of every far row naming it (most keys meet an empty slot)
+            if keys_valid[t] and table[_hash(keys[t, 0], keys[t, 1]) & mask] >= 0:
+                more, into, found = _probe(table, texts, keys[t, 0], keys[t, 1], t, targets, sources, found)
+                targets, sources = more, into
+    return sources[:found], targets[:found], True
 
 
 @numba.njit(inline="always", cache=True)
@@ -454,7 +558,9 @@ class CompiledPlan:
                 _log.warning("compiled plan unavailable (%s); running in Polars", exc)
                 return None
             try:
-                parts = [_pool().submit(stage.function, 0, len(piece[0]), *piece) for piece in pieces]
+                # while who feeds whom is being found (one thread), the first stage leaves it a core
+                workers = _THREADS - 1 if number == 0 and gatherings else _THREADS
+                parts = [_pool(workers).submit(stage.function, 0, len(piece[0]), *piece) for piece in pieces]
                 for part in parts:
                     part.result()
             except ZeroDivisionError:
@@ -509,17 +615,22 @@ class CompiledPlan:
 
     def _gathering(self, population: pl.DataFrame, by: str, key: str) -> _Gathering:
         """Which rows feed which (unordered, see ``_Gathering.of``): for rows naming others by a short text (at most
-        12 bytes, as 宛名番号 are), the compiled ``_join`` of the texts as they lie in their Arrow views; else Polars'
-        join."""
+        12 bytes, as 宛名番号 are), the compiled ``_join`` of the texts as they lie in their Arrow views (``_views``);
+        else Polars' join."""
         from kiban.core.rules.engine import _Gathering
 
+        column = population.get_column(by)
+        if by == key and not column.null_count() and (views := _views(column)) is not None:
+            slots, size, grouped = self.module._groups(views)
+            if grouped:
+                return _Gathering(None, slots, size, slots)
         if by != key and population.height < _ROWS_A_JOIN_NUMBERS:
-            named, keys = _short_texts(self.module, population.get_column(by)), None
-            if named is not None:
-                keys = _short_texts(self.module, population.get_column(key))
+            named, keys = _views(population.get_column(by)), _views(population.get_column(key))
             if named is not None and keys is not None:
-                sources, targets = self.module._join(*named, *keys, _NEAR)
-                return _Gathering(sources, targets, population.height, None)
+                valid = [population.get_column(name).is_not_null().to_numpy() for name in (by, key)]
+                sources, targets, joined = self.module._join(named, valid[0], keys, valid[1], _NEAR)
+                if joined:
+                    return _Gathering(sources, targets, population.height, None)
         return _Gathering.of(population.select(list(dict.fromkeys((by, key)))), by, key, ordered=False)
 
     def _aggregate(
@@ -549,9 +660,7 @@ class CompiledPlan:
             if name in self.texts:  # as the codes of its literals (none: only counted, its values never read)
                 codes = self.texts[name].codes
                 column = pl.select(_coded(column, codes)).to_series() if codes else pl.zeros(column.len(), eager=True)
-            else:
-                column = _days(column)
-            values[name] = _read_only(column.to_numpy())
+            values[name] = _read_only(_array(column.rechunk()))
         return values[name]
 
     def _series(self, name: str, array: np.ndarray) -> pl.Series:
@@ -599,7 +708,7 @@ class _Chunks:
     def arrays(self, name: str) -> list[np.ndarray]:
         if name not in self.views:
             chunks = self.population.get_column(name).get_chunks()
-            self.views[name] = [_read_only(_days(chunk).to_numpy()) for chunk in chunks]
+            self.views[name] = [_read_only(_array(chunk)) for chunk in chunks]
         return self.views[name]
 
 
@@ -609,9 +718,10 @@ _ROWS_A_JOIN_NUMBERS = 2**31
 """``_join`` numbers rows in 32 bits of a table entry."""
 
 
-def _short_texts(module: ModuleType, column: pl.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """A text column as ``_words`` (two 64-bit words a row) and where it is not null; ``None`` where a value is longer
-    than 12 bytes, or the column is not text kept in Arrow views."""
+def _views(column: pl.Series) -> np.ndarray | None:
+    """A text column's 16-byte Arrow views (two 64-bit words a row: the length, then the text itself where it is at
+    most 12 bytes), read where they lie (copied once where the column is in several chunks); ``None`` where the
+    column is not kept in views."""
     if column.dtype != pl.Utf8():
         return None
     views = []
@@ -619,17 +729,21 @@ def _short_texts(module: ModuleType, column: pl.Series) -> tuple[np.ndarray, np.
         array = chunk.to_arrow(compat_level=pl.CompatLevel.newest())
         if str(array.type) != "string_view":
             return None
-        if len(array):  # read in place: the views buffer, 16 bytes a row
+        if len(array):
             views.append(np.frombuffer(array.buffers()[1], np.uint64).reshape(-1, 2)[array.offset :][: len(array)])
-    valid = column.is_not_null().to_numpy()
-    joined = views[0] if len(views) == 1 else np.concatenate(views) if views else np.zeros((0, 2), np.uint64)
-    words = module._words(joined, valid)
-    return (words, valid) if len(words) == column.len() else None
+    return views[0] if len(views) == 1 else np.concatenate(views) if views else np.zeros((0, 2), np.uint64)
 
 
-def _days(column: pl.Series) -> pl.Series:
-    """A date column as its days since 1970-01-01 (its own storage, no copy); any other as it is."""
-    return column.to_physical() if column.dtype == pl.Date() else column
+def _array(chunk: pl.Series) -> np.ndarray:
+    """A column in one chunk as the compiled code reads it: integers as they lie, a date as its days since 1970-01-01
+    (its own storage; no copy), booleans unpacked from their bits (ten times faster than Polars' conversion)."""
+    if chunk.dtype == pl.Boolean():
+        array = chunk.to_arrow()
+        if not len(array):
+            return np.zeros(0, np.bool_)
+        bits = np.unpackbits(np.frombuffer(array.buffers()[1], np.uint8), bitorder="little")
+        return bits[array.offset : array.offset + len(array)].view(np.bool_)
+    return (chunk.to_physical() if chunk.dtype == pl.Date() else chunk).to_numpy()
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -656,11 +770,12 @@ def _joins() -> ThreadPoolExecutor:
     return _JOINS
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _POOL  # one pool per process, made on first use
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(_THREADS, thread_name_prefix="kiban-kernel")
-    return _POOL
+def _pool(workers: int = _THREADS) -> ThreadPoolExecutor:
+    """The pool of ``workers`` threads (at least one) of this process, made on first use."""
+    workers = max(workers, 1)
+    if workers not in _POOLS:
+        _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix=f"kiban-kernel-{workers}")
+    return _POOLS[workers]
 
 
 _COMPILED: dict[tuple[int, tuple[tuple[str, pl.DataType], ...], tuple[str, ...]], tuple[Plan, CompiledPlan | None]] = {}
