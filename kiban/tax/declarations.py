@@ -76,7 +76,7 @@ FLAGS: dict[str, str] = {
 (地方税法第295条第1項第1号), whether the home of the 住宅借入金等特別控除 was a 特定取得 (居住開始 平成26年4月〜
 令和3年12月, 消費税 8%・10%: the 住民税 credit is capped at 7% and 136,500円, 地方税法附則第5条の4の2), and whether
 the person asked for the ふるさと納税 申告特例 (ワンストップ特例: the 住民税 adds the 申告特例控除額,
-地方税法附則第5条の8) and filed no 確定申告 or 住民税の申告 (which cancels it)."""
+地方税法附則第7条の2) and filed no 確定申告 or 住民税の申告 (which cancels it)."""
 DISABILITY = "障害者"
 DISABILITY_VALUES = {
     "": "none",

@@ -76,7 +76,7 @@ class IncomeDeclaration(TenantOwned, Base):
     donation_designated_municipal: Mapped[int] = mapped_column(BigInteger, default=0)
     """市区町村の条例で指定する寄附金 (市町村民税の基本控除)."""
     donation_one_stop: Mapped[bool] = mapped_column(Boolean, default=False)
-    """ふるさと納税の申告特例 (ワンストップ特例) の求めがある: 申告特例控除額を加える (地方税法附則第5条の8)."""
+    """ふるさと納税の申告特例 (ワンストップ特例) の求めがある: 申告特例控除額を加える (地方税法附則第7条の2)."""
     disability: Mapped[str] = mapped_column(String(10), default="none")
     """none, ordinary (障害者) or special (特別障害者)."""
     widow: Mapped[bool] = mapped_column(Boolean, default=False)

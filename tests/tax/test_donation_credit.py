@@ -72,7 +72,7 @@ def test_the_trace_shows_the_credit_and_the_rates_it_used() -> None:
     population = pl.DataFrame([row], schema_overrides={"claimant_no": pl.Utf8()})
     trace = {t.name: t for t in explain_person(population, fiscal_year=2025, parameters=PARAMS[2025], person_no="1")}
     assert trace["donation_one_stop_credit_municipal"].value == 1_317
-    assert "附則第5条の8" in trace["donation_one_stop_credit_municipal"].reference
+    assert "附則第7条の2" in trace["donation_one_stop_credit_municipal"].reference
     used = trace["donation_special_credit_municipal"].parameters
     assert used["resident_tax.donation_credit.income_tax_surtax_factor"] == Decimal("1.021")
     assert trace["donation_credit_prefectural"].label == "寄附金税額控除額（道府県民税、申告特例控除額を含む）"

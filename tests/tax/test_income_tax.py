@@ -94,7 +94,8 @@ def test_a_salaried_family_counts_every_person_for_the_flat_cut() -> None:
 
 def test_a_high_earners_spouse_counts_for_income_tax_only() -> None:
     """合計所得金額1,000万円超の納税者の配偶者は同一生計配偶者だが控除対象配偶者でない: 所得税の定額減税には入り
-    (租税特別措置法第41条の3の3第2項)、住民税の令和6年度分には入らない (地方税法附則第5条の8); 配偶者控除はない."""
+    (租税特別措置法第41条の3の3第2項)、住民税の令和6年度分には入らない (地方税法附則、令和6年度分の特別税額控除);
+    配偶者控除はない."""
     rows = [
         person("1", household_no="f", business_income=11_000_000),
         person("2", household_no="f", claimant_no="1", spouse_of_claimant=True),

@@ -1,5 +1,6 @@
 """寄附金税額控除 (地方税法第314条の7 (市町村民税), 第37条の2 (道府県民税)) and the 申告特例控除 of ふるさと納税's
-ワンストップ特例 (地方税法附則第5条の7・第5条の8; 条番号は e-Gov で未確認).
+ワンストップ特例 (申告特例: 地方税法附則第7条第1項・第8項, as 総務省令 様式第55号の5 cites it; 申告特例控除額:
+附則第7条の2, 項番号は e-Gov で未確認).
 
 * 基本控除: (寄附金の合計額 (総所得金額等の30%まで) − 2,000円) × 市町村民税 6% / 道府県民税 4% (指定都市 8% / 2%).
   寄附金 are 都道府県・市区町村への寄附金 (ふるさと納税), 住所地の共同募金会・日本赤十字社支部への寄附金 and those the
@@ -156,8 +157,8 @@ def _declare_level(level: str, japanese: str) -> None:
         f"donation_one_stop_credit_{level}",
         label=f"申告特例控除額（{japanese}）",
         reference=(
-            "地方税法附則第5条の8（特例控除額 × 所得税の税率×1.021 ÷（90% − 所得税の税率×1.021）。申告特例"
-            "（附則第5条の7）の求めをした者で、確定申告・住民税の申告をしなかったもの。条番号はe-Govで未確認）"
+            "地方税法附則第7条の2（特例控除額 × 所得税の税率×1.021 ÷（90% − 所得税の税率×1.021）。申告特例"
+            "（附則第7条第1項・第8項）の求めをした者で、確定申告・住民税の申告をしなかったもの。項番号はe-Govで未確認）"
         ),
     )
     def _one_stop(s: Scope) -> pl.Expr:
@@ -172,7 +173,7 @@ def _declare_level(level: str, japanese: str) -> None:
     @rules.rule(
         f"donation_credit_{level}",
         label=f"寄附金税額控除額（{japanese}、申告特例控除額を含む）",
-        reference=f"{article}、地方税法附則第5条の8",
+        reference=f"{article}、地方税法附則第7条の2",
     )
     def _total(s: Scope) -> pl.Expr:
         parts = ("donation_basic_credit", "donation_special_credit", "donation_one_stop_credit")

@@ -236,7 +236,7 @@ def _declare_level(level: str, japanese: str, article: str) -> None:
     @rules.rule(
         f"income_levy_after_credits_{level}",
         label=f"所得割額（{japanese}、税額控除後）",
-        reference=article + "、地方税法第314条の6・第314条の7、附則第5条・第5条の4の2・第5条の8",
+        reference=article + "、地方税法第314条の6・第314条の7、附則第5条・第5条の4の2・第7条の2",
     )
     def _after_credits(s: Scope) -> pl.Expr:
         credits = s(f"adjustment_credit_{level}") + s(f"dividend_credit_{level}") + s(f"housing_loan_credit_{level}")
