@@ -498,3 +498,15 @@ def test_a_household_key_is_grouped_as_polars_groups_it(texts: list[str]) -> Non
     if grouped:
         assert slots.tolist() == column.rle_id().to_list()
         assert size == column.n_unique()
+
+
+def test_booleans_are_read_from_their_bits_wherever_a_chunk_starts() -> None:
+    """``_array`` unpacks a boolean chunk from its Arrow bits: a chunk starting inside a byte, an empty one, and one
+    with more rows than a byte holds give what Polars gives."""
+    values = pl.Series("flag", [bool(v) for v in np.random.default_rng(4).integers(0, 2, 1_000)])
+    parts = pl.concat([values.slice(0, 3), values.slice(3, 0), values.slice(3, 13), values.slice(16)], rechunk=False)
+    chunks = parts.get_chunks()
+    assert [len(c) for c in chunks if len(c)] == [3, 13, 984]
+    for chunk in chunks:
+        assert compiled._array(chunk).tolist() == chunk.to_list()
+    assert compiled._array(values.slice(5, 11)).tolist() == values.slice(5, 11).to_list()

@@ -539,7 +539,7 @@ class CompiledPlan:
         if not rows:
             return None
         values: dict[str, np.ndarray] = {}
-        # which rows feed which depends on the inputs alone: found (by Polars, on its own threads) while the first
+        # which rows feed which depends on the inputs alone: found (``_gathering``, on its own thread) while the first
         # stages run
         pairs = dict.fromkeys((a.by, a.key) for a in aggregates)  # in the order the stages need them
         gatherings = {pair: _joins().submit(self._gathering, population, *pair) for pair in pairs}
@@ -614,21 +614,23 @@ class CompiledPlan:
         return whole[piece.start : piece.stop]
 
     def _gathering(self, population: pl.DataFrame, by: str, key: str) -> _Gathering:
-        """Which rows feed which (unordered, see ``_Gathering.of``): for rows naming others by a short text (at most
-        12 bytes, as 宛名番号 are), the compiled ``_join`` of the texts as they lie in their Arrow views (``_views``);
-        else Polars' join."""
+        """Which rows feed which (unordered, see ``_Gathering.of``), from short texts (at most 12 bytes, as 宛名番号
+        and 世帯番号 are) as they lie in their Arrow views (``_views``): a household key in order numbered by the
+        compiled ``_groups``, rows naming others joined by the compiled ``_join``; anything else by Polars."""
         from kiban.core.rules.engine import _Gathering
 
-        column = population.get_column(by)
-        if by == key and not column.null_count() and (views := _views(column)) is not None:
+        named = population.get_column(by)
+        if by == key and not named.null_count() and (views := _views(named)) is not None:
             slots, size, grouped = self.module._groups(views)
             if grouped:
                 return _Gathering(None, slots, size, slots)
         if by != key and population.height < _ROWS_A_JOIN_NUMBERS:
-            named, keys = _views(population.get_column(by)), _views(population.get_column(key))
-            if named is not None and keys is not None:
-                valid = [population.get_column(name).is_not_null().to_numpy() for name in (by, key)]
-                sources, targets, joined = self.module._join(named, valid[0], keys, valid[1], _NEAR)
+            keys = population.get_column(key)
+            named_views, key_views = _views(named), _views(keys)
+            if named_views is not None and key_views is not None:
+                sources, targets, joined = self.module._join(
+                    named_views, named.is_not_null().to_numpy(), key_views, keys.is_not_null().to_numpy(), _NEAR
+                )
                 if joined:
                     return _Gathering(sources, targets, population.height, None)
         return _Gathering.of(population.select(list(dict.fromkeys((by, key)))), by, key, ordered=False)
