@@ -42,8 +42,10 @@ APP_ROLE = "kiban_app"
 @pytest.fixture(autouse=True, scope="session")
 def kernel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Plans compiled by the rules engine (``kiban.core.rules.compiled``) are cached for the session, not in the
-    user's cache: a run compiles what it tests."""
-    directory = tmp_path_factory.getbasetemp() / "kernels"
+    user's cache: a run compiles what it tests, once for all its workers (``pytest-xdist``: the workers' temporary
+    directories share a parent; the cache writes each file atomically)."""
+    base = tmp_path_factory.getbasetemp()
+    directory = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "kernels"
     os.environ["KIBAN_KERNEL_CACHE"] = str(directory)
     return directory
 

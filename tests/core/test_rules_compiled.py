@@ -94,7 +94,12 @@ def _is_child(s: Scope) -> pl.Expr:
 
 @toy.rule("claimed_by", label="扶養者", reference="test", dtype=pl.Utf8())
 def _claimed_by(s: Scope) -> pl.Expr:
-    return pl.when(s("is_child") > 0).then(s("parent"))  # nulls and a text input: left to Polars
+    return pl.when(s("is_child") > 0).then(s("parent"))  # compiled as its condition, the text never copied
+
+
+@toy.rule("claimed_by_or_none", label="扶養者（なしを含む）", reference="test", dtype=pl.Utf8())
+def _claimed_by_or_none(s: Scope) -> pl.Expr:
+    return pl.when(s("is_child") > 0).then(s("parent")).otherwise(pl.lit("none"))  # an input text or a literal: Polars
 
 
 toy.aggregate("children", Aggregate("is_child", by="parent", key="id"), label="子の数", reference="test")
@@ -132,12 +137,16 @@ def _net(s: Scope) -> pl.Expr:
     return s("levy") - s("household_levy") // 10 + s("children") + s("oldest_child") + s("child_count")
 
 
+LENT = compiled._Memory(frozenset(), [])
+"""Memory for the arrays a test asks of the compiled module's helpers directly."""
+
 TARGETS = [
     "born_in_window",
     "signed",
     "rounded_up",
     "status",
     "claimed_by",
+    "claimed_by_or_none",
     "household_all_exempt",
     "household_any_special",
     "net",
@@ -181,7 +190,8 @@ def test_compiled_and_polars_give_the_same_columns(seed: int) -> None:
     assert polars["status"].n_unique() == 3, "the data exercises the rules"
     assert (polars["children"] > 0).any()
     assert (polars["oldest_child"] == -1).any()
-    assert polars["claimed_by"].null_count() > 0
+    assert 0 < polars["claimed_by"].null_count() < polars.height
+    assert (polars["claimed_by"] == "NOBODY").any(), "a parent no row has, kept as given"
 
 
 def test_kept_columns_only() -> None:
@@ -197,7 +207,8 @@ def test_quantities_it_cannot_translate_run_in_polars_at_the_end() -> None:
     computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=people.columns)
     compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
     assert compiled_plan is not None
-    assert [s.rule.name for s in compiled_plan.in_polars] == ["claimed_by"]
+    assert [s.rule.name for s in compiled_plan.in_polars] == ["claimed_by_or_none"]
+    assert compiled_plan.masked == {"claimed_by": "parent"}
 
 
 def test_a_population_it_cannot_run_goes_to_polars() -> None:
@@ -406,9 +417,9 @@ def test_who_names_whom_is_found_exactly(case: str) -> None:
     assert compiled_plan is not None
     named_rows, ids_column = people.get_column("parent"), people.get_column("id")
     *_, joined = compiled_plan.module._join(
-        compiled._views(named_rows),
+        compiled._views(named_rows, LENT),
         named_rows.is_not_null().to_numpy(),
-        compiled._views(ids_column),
+        compiled._views(ids_column, LENT),
         ids_column.is_not_null().to_numpy(),
         compiled._NEAR,
     )
@@ -473,6 +484,9 @@ def test_text_compared_with_literals_short_long_and_japanese() -> None:
     assert compiled_plan is not None
     expected = computation.compute(people, backend="polars")
     assert computation.compute(people, backend="compiled").equals(expected)
+    chunked = pl.concat([people[:100_001], people[100_001:]], rechunk=False)
+    assert chunked["note"].n_chunks() == 2
+    assert computation.compute(chunked, backend="compiled").equals(expected), "coded chunk by chunk"
     assert set(expected["kind"]) == {0, 1, 2, 3}
     assert set(expected["short_kind"]) == {0, 1, 2}
 
@@ -493,7 +507,7 @@ def test_a_household_key_is_grouped_as_polars_groups_it(texts: list[str]) -> Non
     compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
     assert compiled_plan is not None
     column = pl.Series("household", texts)
-    slots, size, grouped = compiled_plan.module._groups(compiled._views(column))
+    slots, size, grouped = compiled_plan.module._groups(compiled._views(column, LENT))
     assert grouped == (column.is_sorted() and all(len(t.encode()) <= 12 for t in texts))
     if grouped:
         assert slots.tolist() == column.rle_id().to_list()
@@ -510,3 +524,48 @@ def test_booleans_are_read_from_their_bits_wherever_a_chunk_starts() -> None:
     for chunk in chunks:
         assert compiled._array(chunk).tolist() == chunk.to_list()
     assert compiled._array(values.slice(5, 11)).tolist() == values.slice(5, 11).to_list()
+
+
+def test_a_runs_results_are_its_own_and_its_intermediates_are_lent_again() -> None:
+    """Intermediate columns are borrowed from the scratch and given back (the next run writes over them); what a
+    run returns never lies there, so an earlier run's results stay as they were."""
+    first, second = population(3_000, 11), population(3_000, 12)
+    computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=first.columns)
+    earlier = computation.compute(first, backend="compiled")
+    expected = earlier.clone()
+    later = computation.compute(second, backend="compiled")
+    assert earlier.equals(expected), "the second run wrote nowhere the first run's results lie"
+    assert later.equals(computation.compute(second, backend="polars"))
+    compiled_plan = compiled.compile_plan(computation, first.schema, [*first.columns, *TARGETS])
+    assert compiled_plan is not None
+    memory = compiled._Memory(frozenset(compiled_plan.keep), [])
+    result = compiled_plan._run(second, memory)
+    assert result is not None
+    assert memory.lent, "intermediates were borrowed"
+    returned = [result[name].to_numpy() for name in ("signed", "rounded_up", "net")]
+    assert not any(np.shares_memory(column, buffer) for column in returned for buffer in memory.lent)
+    compiled._SCRATCH.give(memory.lent)
+
+
+def test_the_scratch_lends_the_smallest_buffer_that_fits_and_lets_go_of_those_too_small() -> None:
+    scratch = compiled._Scratch()
+    small, large = scratch.take(1_000), scratch.take(100_000)
+    assert small.nbytes >= 1_000
+    assert large.nbytes >= 100_000
+    scratch.give([large, small])
+    assert scratch.take(500) is small
+    assert scratch.take(50_000) is large
+    scratch.give([small])
+    bigger = scratch.take(200_000)  # nothing fits: a new buffer, and the one too small is let go
+    assert bigger.nbytes >= 200_000
+    assert bigger is not small
+    scratch.give([bigger])
+    assert scratch.take(1_000) is bigger
+
+
+def test_large_arrays_start_on_a_huge_page() -> None:
+    array = compiled._aligned(1_000_000, np.int64)
+    assert array.ctypes.data % compiled._HUGE_PAGE == 0
+    assert array.shape == (1_000_000,)
+    assert array.dtype == np.int64
+    assert pl.Series(array).to_numpy().ctypes.data == array.ctypes.data, "Polars takes it without copying"
