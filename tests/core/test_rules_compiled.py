@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -137,7 +138,7 @@ def _net(s: Scope) -> pl.Expr:
     return s("levy") - s("household_levy") // 10 + s("children") + s("oldest_child") + s("child_count")
 
 
-LENT = compiled._Memory(frozenset(), [])
+LENT = compiled._Memory(frozenset())
 """Memory for the arrays a test asks of the compiled module's helpers directly."""
 
 TARGETS = [
@@ -473,11 +474,24 @@ def _kind(s: Scope) -> pl.Expr:
 @TEXTS.rule("short_kind", label="短い区分", reference="test")
 def _short_kind(s: Scope) -> pl.Expr:
     note = s("note")
-    return pl.when(note == "要確認").then(1).when(note == "ab").then(2).otherwise(0)
+    twelve = "要確認ab1"  # 12 bytes: the longest a view holds whole
+    return pl.when(note == "要確認").then(1).when(note == "ab").then(2).when(note == twelve).then(3).otherwise(0)
 
 
 def test_text_compared_with_literals_short_long_and_japanese() -> None:
-    values = ["非課税", "均等割のみ課税", "", "課税", "非課税 ", "ab", "abc", "要確認", "要確認の世帯（長い）"]
+    values = [
+        "非課税",
+        "均等割のみ課税",
+        "",
+        "課税",
+        "非課税 ",
+        "ab",
+        "abc",
+        "要確認",
+        "要確認の世帯（長い）",
+        "要確認ab1",
+        "要確認ab12",
+    ]
     people = pl.DataFrame({"status": values * 30_000, "note": values[::-1] * 30_000})
     computation = plan(TEXTS, ["kind", "short_kind"], on=ON, parameters={}, inputs=people.columns)
     compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
@@ -488,7 +502,7 @@ def test_text_compared_with_literals_short_long_and_japanese() -> None:
     assert chunked["note"].n_chunks() == 2
     assert computation.compute(chunked, backend="compiled").equals(expected), "coded chunk by chunk"
     assert set(expected["kind"]) == {0, 1, 2, 3}
-    assert set(expected["short_kind"]) == {0, 1, 2}
+    assert set(expected["short_kind"]) == {0, 1, 2, 3}
 
 
 @pytest.mark.parametrize(
@@ -538,13 +552,13 @@ def test_a_runs_results_are_its_own_and_its_intermediates_are_lent_again() -> No
     assert later.equals(computation.compute(second, backend="polars"))
     compiled_plan = compiled.compile_plan(computation, first.schema, [*first.columns, *TARGETS])
     assert compiled_plan is not None
-    memory = compiled._Memory(frozenset(compiled_plan.keep), [])
+    memory = compiled._Memory(frozenset(compiled_plan.keep))
     result = compiled_plan._run(second, memory)
     assert result is not None
     assert memory.lent, "intermediates were borrowed"
     returned = [result[name].to_numpy() for name in ("signed", "rounded_up", "net")]
     assert not any(np.shares_memory(column, buffer) for column in returned for buffer in memory.lent)
-    compiled._SCRATCH.give(memory.lent)
+    memory.give_back()
 
 
 def test_the_scratch_lends_the_smallest_buffer_that_fits_and_lets_go_of_those_too_small() -> None:
@@ -569,3 +583,43 @@ def test_large_arrays_start_on_a_huge_page() -> None:
     assert array.shape == (1_000_000,)
     assert array.dtype == np.int64
     assert pl.Series(array).to_numpy().ctypes.data == array.ctypes.data, "Polars takes it without copying"
+
+
+def test_a_run_that_stops_early_gives_back_its_memory_once_its_gathering_is_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A run stopped by a division by zero in its first stage leaves who feeds whom being found on another thread,
+    writing into memory the run borrowed: the memory goes back to the scratch (and to the next run) only after."""
+    rules = RuleSet("divide-and-gather")
+
+    @rules.rule("share", label="按分", reference="test")
+    def _share(s: Scope) -> pl.Expr:
+        return s("amount") // s("parts")
+
+    rules.aggregate("shares", Aggregate("share", by="parent", key="id"), label="合計", reference="test")
+    people = population(2_000, 13).with_columns(
+        amount=pl.int_range(pl.len()),
+        parts=pl.int_range(pl.len()) % 7,  # a division by zero on every 7th row
+    )
+    computation = plan(rules, ["shares"], on=ON, parameters={}, inputs=people.columns)
+    original = compiled.CompiledPlan._gathering
+    finished: list[bool] = []
+
+    def slow(self: compiled.CompiledPlan, *args: object) -> object:
+        time.sleep(0.3)
+        gathering = original(self, *args)  # type: ignore[arg-type]
+        finished.append(True)
+        return gathering
+
+    given: list[bool] = []
+    give = compiled._SCRATCH.give
+
+    def giving(buffers: list[np.ndarray]) -> None:
+        given.append(bool(finished))
+        give(buffers)
+
+    monkeypatch.setattr(compiled.CompiledPlan, "_gathering", slow)
+    monkeypatch.setattr(compiled._SCRATCH, "give", giving)
+    with pytest.raises(RuleError):
+        computation.compute(people, backend="compiled")
+    assert given == [True], "given back once, after the gathering had finished"

@@ -38,8 +38,8 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -574,11 +574,11 @@ class CompiledPlan:
     def compute(self, population: pl.DataFrame) -> pl.DataFrame | None:
         """The kept columns, or ``None`` where this population cannot run compiled (nulls, a division by zero)."""
         polars_reads = {name for step in self.in_polars for name in step.reads}
-        memory = _Memory(frozenset(self.keep) | polars_reads, [])
+        memory = _Memory(frozenset(self.keep) | polars_reads)
         try:
             return self._run(population, memory)
         finally:
-            _SCRATCH.give(memory.lent)
+            memory.give_back()
 
     def _run(self, population: pl.DataFrame, memory: _Memory) -> pl.DataFrame | None:
         from kiban.core.rules.engine import Aggregate
@@ -595,6 +595,7 @@ class CompiledPlan:
         # stages run
         pairs = dict.fromkeys((a.by, a.key) for a in aggregates)  # in the order the stages need them
         gatherings = {pair: _joins().submit(self._gathering, population, *pair, memory) for pair in pairs}
+        memory.users.extend(gatherings.values())
         chunks = _Chunks.of(population, [n for n in read if n in population.columns and n not in self.texts])
         self._prepare(population, values, chunks, self.stages[0])
         for number, stage in enumerate(self.stages):
@@ -626,6 +627,7 @@ class CompiledPlan:
                 step.rule.name: _pool().submit(self._aggregate, values, gatherings, step, memory)
                 for step in stage.aggregates
             }
+            memory.users.extend(jobs.values())
             if number + 1 < len(self.stages):  # while the aggregates wait for who feeds whom
                 self._prepare(population, values, chunks, self.stages[number + 1])
             for name, job in jobs.items():
@@ -706,7 +708,8 @@ class CompiledPlan:
         g = gatherings[(aggregate.by, aggregate.key)].result()
         nothing = np.zeros(0, dtype=np.int64)
         boolean = step.rule.dtype == pl.Boolean()  # reduced as integers, returned as booleans (a new array)
-        result = memory.array(None if boolean else step.rule.name, len(values[aggregate.source]), np.int64)
+        rows = g.size if g.reads is None else len(g.reads)  # a value a slot, or each row its slot's
+        result = memory.array(None if boolean else step.rule.name, rows, np.int64)
         total = result if g.reads is None else memory.array(None, g.size, np.int64)
         self.module._aggregate(
             _KINDS[aggregate.agg],
@@ -805,7 +808,7 @@ _HUGE_PAGE = 2 << 20
 def _aligned(size: int, dtype: Any) -> np.ndarray:
     """``np.empty(size, dtype)``, starting on a 2 MB boundary where it is that large. NumPy advises the kernel to
     back large arrays with huge pages; an array lying on whole ones takes a page fault every 2 MB instead of every
-    4 KB of its first writing (a fault costs ≈ 3 µs on the development machine's virtual CPU)."""
+    4 KB of its first writing (a fault costs 1–3 µs on the development machine's virtual CPU)."""
     nbytes = size * np.dtype(dtype).itemsize
     if nbytes < _HUGE_PAGE:
         return np.empty(size, dtype)
@@ -845,18 +848,27 @@ _SCRATCH = _Scratch()
 @dataclass(frozen=True)
 class _Memory:
     """Where a run's arrays come from: those it returns (and those Polars reads at the end) new, the others borrowed
-    from ``_SCRATCH`` (``lent``, given back when the run ends)."""
+    from ``_SCRATCH`` (``lent``), given back once the run has ended and every job it started on another thread
+    (``users``) has finished with them."""
 
     returned: frozenset[str]
-    lent: list[np.ndarray]
+    lent: list[np.ndarray] = field(default_factory=list)
+    users: list[Future[Any]] = field(default_factory=list)
 
     def array(self, name: str | None, size: int, dtype: Any) -> np.ndarray:
         """An array for quantity ``name`` (``None``: used within the run only)."""
         if name in self.returned:
             return _aligned(size, dtype)
-        buffer = _SCRATCH.take(size * np.dtype(dtype).itemsize)
+        nbytes = size * np.dtype(dtype).itemsize
+        buffer = _SCRATCH.take(nbytes)
         self.lent.append(buffer)
-        return buffer[: size * np.dtype(dtype).itemsize].view(dtype)
+        return buffer[:nbytes].view(dtype)
+
+    def give_back(self) -> None:
+        """Wait for the run's jobs (a run that stops early leaves its gatherings running), then give back the
+        memory it borrowed."""
+        wait(self.users)
+        _SCRATCH.give(self.lent)
 
 
 _NEAR = 8
@@ -902,8 +914,9 @@ def _words(text: str) -> tuple[int, int] | None:
 
 
 def _array(chunk: pl.Series) -> np.ndarray:
-    """A column in one chunk as the compiled code reads it: integers as they lie, a date as its days since 1970-01-01
-    (its own storage; no copy), booleans unpacked from their bits (ten times faster than Polars' conversion)."""
+    """A column as the compiled code reads it: integers as they lie (one chunk: no copy), a date as its days since
+    1970-01-01 (its own storage), booleans unpacked from their bits (ten times faster than Polars' conversion; a column
+    in several chunks goes to Arrow as one)."""
     if chunk.dtype == pl.Boolean():
         array = chunk.to_arrow()
         if not len(array):
@@ -1003,10 +1016,9 @@ def _compile(plan: Plan, schema: pl.Schema, wanted: tuple[str, ...]) -> Compiled
             for s in steps
             if s.rule.name in needed
         )
-        parameters = [f"c_{n}" for n in reads] + [f"mask_{n}" for n in masks] + [f"o_{n}" for n, _ in writes]
         dates = sorted({n for s in steps for n in translated[s.rule.name][1].dates})
         formulas = [(s.rule.name, translated[s.rule.name][0]) for s in steps]
-        sources.append(_stage_source(i, parameters, reads, masks, dates, formulas, writes))
+        sources.append(_stage_source(i, reads, masks, dates, formulas, writes))
         plans.append((tuple(reads), tuple(masks), writes, tuple(aggregates)))
     try:
         module = _load("\n".join(sources) + "\n")
@@ -1029,7 +1041,6 @@ in turn keeps more streams of memory open than the processor follows (the whole 
 
 def _stage_source(
     number: int,
-    parameters: list[str],
     reads: list[str],
     masks: list[str],
     dates: list[str],
@@ -1040,6 +1051,7 @@ def _stage_source(
     inputs and kept, then each written column's block copied out."""
     integers = [n for n, dtype in writes if dtype != pl.Boolean()]
     flags = [n for n, dtype in writes if dtype == pl.Boolean()]
+    parameters = [f"c_{n}" for n in reads] + [f"mask_{n}" for n in masks] + [f"o_{n}" for n, _ in writes]
     lines = [
         "",
         "",
