@@ -417,13 +417,7 @@ def test_who_names_whom_is_found_exactly(case: str) -> None:
     compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
     assert compiled_plan is not None
     named_rows, ids_column = people.get_column("parent"), people.get_column("id")
-    *_, joined = compiled_plan.module._join(
-        compiled._views(named_rows, LENT),
-        named_rows.is_not_null().to_numpy(),
-        compiled._views(ids_column, LENT),
-        ids_column.is_not_null().to_numpy(),
-        compiled._NEAR,
-    )
+    joined = compiled_plan._joined(named_rows, ids_column, LENT) is not None
     assert joined == (case not in ("ids over 12 bytes", "rows not in household order")), "else joined by Polars"
     expected = computation.compute(people, backend="polars")
     assert (expected["child_count"] > 0).sum() > rows // 4, "the data exercises the join"
@@ -445,13 +439,22 @@ def test_short_texts_are_compared_up_to_their_length() -> None:
 
     texts = sorted(t.encode() for t in ["", "a", "abc", "abcd", "abcde", "abcdefghijk", "abcdefghijkl", "均等割"])
     views = np.array([view(t, g) for t in texts for g in (0, 0x5A)], dtype=np.uint64)
-    slots, size, grouped = compiled_plan.module._groups(views)
+    slots, size, grouped = compiled_plan.module._groups(views, np.empty(len(views), np.int64))
     assert grouped
     assert slots.tolist() == [i for i in range(len(texts)) for _ in (0, 0x5A)]
     assert size == len(texts)
     longer = views.copy()
     longer[-1, 0] = (longer[-1, 0] & ~np.uint64(0xFFFFFFFF)) | np.uint64(13)  # a length of 13: not within its view
-    assert not compiled_plan.module._groups(longer)[2]
+    assert not compiled_plan.module._groups(longer, np.empty(len(longer), np.int64))[2]
+    # coded against literals by the bits each literal covers (``_words``), whatever lies past the text
+    literals = ["abcd", "", "abcdefghijkl", "abc", "均等割"]
+    words = np.array([compiled._words(text) for text in literals], np.uint64)
+    codes = np.empty(len(views), np.int64)
+    compiled_plan.module._codes(views, words, codes)
+    named = [text.decode() for text in texts for _ in (0, 0x5A)]
+    assert codes.tolist() == [literals.index(text) if text in literals else -1 for text in named]
+    compiled_plan.module._codes(longer, words, codes)
+    assert codes[-1] == -1, "a text longer than its view is none of the literals"
 
 
 TEXTS = RuleSet("texts")
@@ -521,7 +524,9 @@ def test_a_household_key_is_grouped_as_polars_groups_it(texts: list[str]) -> Non
     compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
     assert compiled_plan is not None
     column = pl.Series("household", texts)
-    slots, size, grouped = compiled_plan.module._groups(compiled._views(column, LENT))
+    views = compiled._views(column, LENT)
+    assert views is not None
+    slots, size, grouped = compiled_plan.module._groups(views, np.empty(len(views), np.int64))
     assert grouped == (column.is_sorted() and all(len(t.encode()) <= 12 for t in texts))
     if grouped:
         assert slots.tolist() == column.rle_id().to_list()
