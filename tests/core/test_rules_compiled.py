@@ -566,6 +566,50 @@ def test_a_runs_results_are_its_own_and_its_intermediates_are_lent_again() -> No
     memory.give_back()
 
 
+def test_a_runs_results_memory_is_written_again_only_once_nothing_refers_to_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A returned column's memory serves a later run once the frame it went into is gone, and not while anything
+    taken from that frame (a column) still refers to it."""
+    recycled = compiled._Recycled()
+    monkeypatch.setattr(compiled, "_RECYCLED", recycled)
+    first, second = population(3_000, 14), population(3_000, 15)
+    computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=first.columns)
+    earlier = computation.compute(first, backend="compiled")
+    allocations = len(recycled._allocations)
+    assert allocations >= len(TARGETS) - 1, "the returned columns (one may be an input's own)"
+    kept = earlier["net"]
+    expected = kept.clone()
+    del earlier
+    later = computation.compute(second, backend="compiled")
+    assert kept.equals(expected), "a column still held is not written over"
+    assert len(recycled._allocations) == allocations + 1, "only the held column's memory is allocated anew"
+    assert later.equals(computation.compute(second, backend="polars"))
+
+
+def test_returned_memory_goes_to_the_smallest_unused_allocation_and_the_unused_beyond_the_largest_run_are_let_go() -> (
+    None
+):
+    recycled = compiled._Recycled()
+    small, large = recycled.take(1_000, np.uint8), recycled.take(100_000, np.int64)
+    small_address, large_address = small.ctypes.data, large.ctypes.data
+    del small, large
+    assert recycled.take(800, np.uint8).ctypes.data == small_address, "the smallest that fits (then let go)"
+    held = recycled.take(5_000, np.int64)
+    assert held.ctypes.data == large_address
+    assert recycled.take(8, np.int64).ctypes.data == small_address
+    recycled.trim(0)
+    assert [a.capacity for a in recycled._allocations] == [100_000], "only the one in use is kept"
+    del held
+    recycled.trim(100_000)
+    assert len(recycled._allocations) == 1, "unused, within what a run returned"
+    recycled.trim(8)
+    assert len(recycled._allocations) == 1, "a smaller run after it lets go of nothing the largest needs"
+    recycled.take(200_000, np.uint8)
+    recycled.trim(8)
+    assert [a.capacity for a in recycled._allocations] == [100_000], "beyond the largest run, let go"
+
+
 def test_the_scratch_lends_the_smallest_buffer_that_fits_and_lets_go_of_those_too_small() -> None:
     scratch = compiled._Scratch()
     small, large = scratch.take(1_000), scratch.take(100_000)

@@ -871,29 +871,95 @@ _SCRATCH = _Scratch()
 
 
 @dataclass(frozen=True)
+class _Allocation:
+    """Memory a run's returned column was written in: the allocation itself (every view of it refers to it), and
+    where in it the column starts."""
+
+    owner: np.ndarray
+    start: int
+    capacity: int
+
+    @staticmethod
+    def new(nbytes: int) -> _Allocation:
+        array = _aligned(nbytes, np.uint8)
+        owner = array if array.base is None else array.base
+        return _Allocation(owner, array.ctypes.data - owner.ctypes.data, nbytes)
+
+    def unused(self) -> bool:
+        """Nothing but this entry refers to the allocation (CPython's count: this field and the call's argument)."""
+        return sys.getrefcount(self.owner) == 2
+
+    def view(self, nbytes: int, dtype: Any) -> np.ndarray:
+        return self.owner[self.start : self.start + nbytes].view(dtype)
+
+
+class _Recycled:
+    """Memory for the columns runs return. A returned column goes into the run's frame without a copy, so its memory
+    lives as long as the frame or any column or array taken from it (each holds a reference to the allocation); once
+    nothing but this pool refers to an allocation, a later run writes a column there instead of faulting fresh memory
+    in (the whole assessment of a million persons returns ≈ 20 columns, 150 MB: assessed in 178 ms against 214 in
+    one process). The smallest unused allocation that fits is taken; unused ones beyond what the largest run so far
+    returned are let go (``trim``), as runs of a smaller plan in between would otherwise let go of a larger one's."""
+
+    def __init__(self) -> None:
+        self._allocations: list[_Allocation] = []
+        self._most = 0
+        self._lock = threading.Lock()
+
+    def take(self, nbytes: int, dtype: Any) -> np.ndarray:
+        with self._lock:
+            fitting = [a for a in self._allocations if a.capacity >= nbytes and a.unused()]
+            allocation = min(fitting, key=lambda a: a.capacity) if fitting else _Allocation.new(nbytes)
+            if not fitting:
+                self._allocations.append(allocation)
+            return allocation.view(nbytes, dtype)
+
+    def trim(self, returned: int) -> None:
+        """After a run that returned ``returned`` bytes: let go of the unused allocations beyond what the largest run
+        so far returned."""
+        with self._lock:
+            self._most = keep = max(self._most, returned)
+            kept: list[_Allocation] = []
+            for allocation in self._allocations:
+                if allocation.unused():
+                    if keep < allocation.capacity:
+                        continue
+                    keep -= allocation.capacity
+                kept.append(allocation)
+            self._allocations = kept
+
+
+_RECYCLED = _Recycled()
+
+
+@dataclass(frozen=True)
 class _Memory:
-    """Where a run's arrays come from: those it returns (and those Polars reads at the end) new, the others borrowed
-    from ``_SCRATCH`` (``lent``), given back once the run has ended and every job it started on another thread
-    (``users``) has finished with them."""
+    """Where a run's arrays come from: those it returns (and those Polars reads at the end) from ``_RECYCLED``, the
+    others borrowed from ``_SCRATCH`` (``lent``), given back once the run has ended and every job it started on
+    another thread (``users``) has finished with them."""
 
     returned: frozenset[str]
     lent: list[np.ndarray] = field(default_factory=list)
     users: list[Future[Any]] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)
+    """The bytes of each returned column."""
 
     def array(self, name: str | None, size: int, dtype: Any) -> np.ndarray:
         """An array for quantity ``name`` (``None``: used within the run only)."""
-        if name in self.returned:
-            return _aligned(size, dtype)
         nbytes = size * np.dtype(dtype).itemsize
+        if name in self.returned:
+            self.sizes.append(nbytes)
+            return _RECYCLED.take(nbytes, dtype)
         buffer = _SCRATCH.take(nbytes)
         self.lent.append(buffer)
         return buffer[:nbytes].view(dtype)
 
     def give_back(self) -> None:
         """Wait for the run's jobs (a run that stops early leaves its gatherings running), then give back the
-        memory it borrowed."""
+        memory it borrowed, and let go of unused memory of returned columns beyond what the largest run returned."""
         wait(self.users)
         _SCRATCH.give(self.lent)
+        _RECYCLED.trim(sum(self.sizes))
 
 
 _NEAR = 8
