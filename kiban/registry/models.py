@@ -7,8 +7,19 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKeyConstraint, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    literal_column,
+    text,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from kiban.core.crypto import EncryptedString
 from kiban.core.db import Base, TenantOwned
@@ -45,6 +56,19 @@ class Person(TenantOwned, Base):
     """個人番号: AES-GCM at rest (``kiban.core.crypto``); never in events, logs or audit details."""
     my_number_index: Mapped[str | None] = mapped_column(String(64))
     """Keyed blind index of the 個人番号, for exact lookup without decrypting."""
+
+
+def number_order(column: InstrumentedAttribute[str]) -> tuple[ColumnElement[int], ColumnElement[str]]:
+    """The order of a 宛名番号 or 世帯番号 by value (they are digits, ``Checks.number``): its length without leading
+    zeros, then those digits as text. The same expressions lead an index of each table after ``lg_code``, so that the
+    largest number of a municipality is read at the end of the index instead of among all its rows (the zero is
+    written in the SQL, as an index on an expression serves only a query with the same expression)."""
+    digits = func.ltrim(column, literal_column("'0'"))
+    return func.length(digits), digits
+
+
+Index("ix_household_number_order", Household.lg_code, *number_order(Household.household_no))
+Index("ix_person_number_order", Person.lg_code, *number_order(Person.person_no))
 
 
 class RegistryEvent(TenantOwned, Base):

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kiban.core.db import TenantSession
-from kiban.registry.models import Household, Person
+from kiban.registry.models import Household, Person, number_order
 
 NUMBERS: dict[str, InstrumentedAttribute[str]] = {
     "person_no": Person.person_no,
@@ -31,11 +31,18 @@ Record = Callable[[dict[str, str]], int]
 """Records a 異動 with the given numbers (by form input); returns its 異動番号."""
 
 
+def largest_of(column: InstrumentedAttribute[str]) -> Select[str]:
+    """The query of the largest number in ``column`` (of the session's municipality, as every query of a tenant's
+    session is)."""
+    length, digits = number_order(column)
+    return select(column).order_by(length.desc(), digits.desc()).limit(1)
+
+
 def next_free(db_session: TenantSession, column: InstrumentedAttribute[str]) -> str:
     """The largest number recorded in ``column`` in the municipality + 1 ("1" for the first one). Numbers are
-    digits (``Checks.number``), compared by value: by length without leading zeros, then as text."""
-    value = func.ltrim(column, "0")
-    largest = db_session.scalar(select(column).order_by(func.length(value).desc(), value.desc()).limit(1))
+    digits (``Checks.number``), compared by value (``number_order``, the order of an index: the largest is read at
+    its end)."""
+    largest = db_session.scalar(largest_of(column))
     if largest is None:
         return "1"
     return str(int(largest) + 1).zfill(len(largest))

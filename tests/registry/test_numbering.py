@@ -10,6 +10,8 @@ import time
 
 import psycopg
 import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import InstrumentedAttribute
 
 from kiban.core.errors import NotFound
 from kiban.registry import forms, numbering, service
@@ -137,6 +139,24 @@ def test_numbers_compare_by_value_and_keep_their_width(db: TestDatabase) -> None
         assert numbering.next_free(s, Household.household_no) == "0000000042"
     with db.app.tenant(B) as s:
         assert numbering.next_free(s, Person.person_no) == "1", "each municipality numbers its own"
+
+
+@pytest.mark.parametrize("column", [Person.person_no, Household.household_no], ids=["person", "household"])
+def test_the_largest_number_is_read_from_its_index(db: TestDatabase, column: InstrumentedAttribute[str]) -> None:
+    """The query of ``next_free`` is one the database answers from the end of the number-order index, not by reading
+    and sorting every row of the municipality."""
+    with db.app.tenant(A) as s:
+        dialect = s.get_bind().dialect
+        query = numbering.largest_of(column).where(column.class_.lg_code == A)
+        sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        if dialect.name == "postgresql":
+            s.execute(text("SET LOCAL enable_seqscan = off"))  # a table this small is read whole otherwise
+            plan = "\n".join(s.scalars(text(f"EXPLAIN {sql}")))
+            assert "Sort" not in plan, plan
+        else:
+            plan = "\n".join(row[-1] for row in s.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+            assert "TEMP B-TREE" not in plan, plan
+        assert f"ix_{column.class_.__tablename__}_number_order" in plan, plan
 
 
 def _wait_for_a_lock(tdb: TestDatabase) -> None:
