@@ -508,6 +508,24 @@ def test_text_compared_with_literals_short_long_and_japanese() -> None:
     assert set(expected["short_kind"]) == {0, 1, 2, 3}
 
 
+@pytest.mark.parametrize("views", [True, False], ids=["from views", "by Polars"])
+def test_a_text_column_is_coded_by_its_literals_either_way(monkeypatch: pytest.MonkeyPatch, views: bool) -> None:
+    """Codes of a text column, from its views or (a literal over 12 bytes, or no views) by Polars: the literal's
+    number, −1 for any other text, all −1 when no literal is compared with it (a column with nulls never runs
+    compiled)."""
+    people = population(300, 16)
+    computation = plan(toy, TARGETS, on=ON, parameters=PARAMS, inputs=people.columns)
+    compiled_plan = compiled.compile_plan(computation, people.schema, people.columns)
+    assert compiled_plan is not None
+    if not views:
+        monkeypatch.setattr(compiled, "_chunk_views", lambda column: None)
+    column = pl.Series("status", ["課税", "非課税", "均等割のみ課税", "", "課税"])
+    long = {"課税": 0, "均等割のみ課税": 1}  # 21 bytes: by Polars whatever the views
+    assert compiled_plan._codes(column, long, LENT).tolist() == [0, -1, 1, -1, 0]
+    assert compiled_plan._codes(column, {"": 0, "非課税": 1}, LENT).tolist() == [-1, 1, -1, 0, -1]
+    assert compiled_plan._codes(column, {}, LENT).tolist() == [-1] * 5
+
+
 @pytest.mark.parametrize(
     "texts",
     [

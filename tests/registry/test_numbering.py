@@ -147,6 +147,7 @@ def test_the_largest_number_is_read_from_its_index(db: TestDatabase, column: Ins
     and sorting every row of the municipality."""
     with db.app.tenant(A) as s:
         dialect = s.get_bind().dialect
+        # with the municipality's condition the tenant session adds when it runs the query
         query = numbering.largest_of(column).where(column.class_.lg_code == A)
         sql = str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
         if dialect.name == "postgresql":

@@ -259,7 +259,7 @@ def _join(named, named_valid, views, keys_valid, near, keys, once, twice, source
     # set again go to an exact table. Where a key is repeated, a table of all the keys.
     nothing = np.zeros(0, np.int64)
     # (keys: a row's words, once and twice: the bitsets, sources and targets: the pairs; arrays given, so that a run
-    # writes over memory already written: `_join_memory`)
+    # writes over memory already written: CompiledPlan._joined)
     power = 0
     while (1 << power) < 64 * len(once):
         power += 1
@@ -606,14 +606,12 @@ class CompiledPlan:
         gatherings = {pair: _joins().submit(self._gathering, population, *pair, memory) for pair in pairs}
         memory.users.extend(gatherings.values())
         chunks = _Chunks.of(population, [n for n in read if n in population.columns and n not in self.texts])
-        self._prepare(population, values, chunks, self.stages[0])
+        self._prepare(population, values, chunks, self.stages[0], memory)
         for number, stage in enumerate(self.stages):
             for name, dtype in stage.writes:
                 values[name] = memory.array(name, rows, np.bool_ if dtype == pl.Boolean() else np.int64)
             names = [*stage.reads, *(f"is_not_null:{n}" for n in stage.masks), *(n for n, _ in stage.writes)]
-            pieces = [
-                [self._piece(population, values, chunks, name, piece) for name in names] for piece in chunks.pieces
-            ]
+            pieces = [[self._piece(values, chunks, name, piece) for name in names] for piece in chunks.pieces]
             try:  # compiled (or loaded from the cache) here, on no row, once, not by each thread
                 stage.function(0, 0, *pieces[0])
             except Exception as exc:  # numba cannot compile it (a type it cannot unify): Polars runs the plan
@@ -631,14 +629,14 @@ class CompiledPlan:
                 _read_only(values[name])
             for step in stage.aggregates:
                 assert not isinstance(step.formula, pl.Expr)
-                self._column(population, values, step.formula.source)
+                self._column(population, values, step.formula.source, memory)
             jobs = {
                 step.rule.name: _pool().submit(self._aggregate, values, gatherings, step, memory)
                 for step in stage.aggregates
             }
             memory.users.extend(jobs.values())
             for later in self.stages[number + 1 :]:  # while the aggregates wait for who feeds whom (at first)
-                self._prepare(population, values, chunks, later)
+                self._prepare(population, values, chunks, later, memory)
             for name, job in jobs.items():
                 values[name] = _read_only(job.result())
         columns = {
@@ -662,26 +660,25 @@ class CompiledPlan:
             columns |= pl.DataFrame(given).select(formulas).to_dict()
         return pl.DataFrame([columns[name] for name in self.keep])
 
-    def _prepare(self, population: pl.DataFrame, values: dict[str, np.ndarray], chunks: _Chunks, stage: _Stage) -> None:
+    def _prepare(
+        self, population: pl.DataFrame, values: dict[str, np.ndarray], chunks: _Chunks, stage: _Stage, memory: _Memory
+    ) -> None:
         """The population's columns ``stage`` reads, as the compiled code reads them."""
         for name in stage.reads:
             if name in chunks.names:
                 chunks.arrays(name)
             elif name in population.columns:
-                self._column(population, values, name)
+                self._column(population, values, name, memory)
         for name in stage.masks:
             if f"is_not_null:{name}" not in values:
                 values[f"is_not_null:{name}"] = _read_only(_array(population.get_column(name).is_not_null()))
 
-    def _piece(
-        self, population: pl.DataFrame, values: dict[str, np.ndarray], chunks: _Chunks, name: str, piece: _Piece
-    ) -> np.ndarray:
-        """Rows ``piece`` of a column a stage reads or writes: a view of the population's own chunk where it has
-        one (no copy), else of the whole array."""
+    def _piece(self, values: dict[str, np.ndarray], chunks: _Chunks, name: str, piece: _Piece) -> np.ndarray:
+        """Rows ``piece`` of a column a stage reads or writes (prepared, ``_prepare``, or computed): a view of the
+        population's own chunk where it has one (no copy), else of the whole array."""
         if name in chunks.names:
             return chunks.arrays(name)[piece.chunk][piece.start - piece.offset : piece.stop - piece.offset]
-        whole = values[name] if name in values else self._column(population, values, name)
-        return whole[piece.start : piece.stop]
+        return values[name][piece.start : piece.stop]
 
     def _gathering(self, population: pl.DataFrame, by: str, key: str, memory: _Memory) -> _Gathering:
         """Which rows feed which (unordered, see ``_Gathering.of``), from short texts (at most 12 bytes, as 宛名番号
@@ -750,27 +747,29 @@ class CompiledPlan:
         )
         return result.astype(np.bool_) if boolean else result
 
-    def _column(self, population: pl.DataFrame, values: dict[str, np.ndarray], name: str) -> np.ndarray:
+    def _column(
+        self, population: pl.DataFrame, values: dict[str, np.ndarray], name: str, memory: _Memory
+    ) -> np.ndarray:
         if name not in values:
             column = population.get_column(name)
             if name in self.texts:  # as the codes of its literals (none: only counted, its values never read)
-                values[name] = _read_only(self._codes(column, self.texts[name].codes))
+                values[name] = _read_only(self._codes(column, self.texts[name].codes, memory))
             else:
                 values[name] = _read_only(_array(column.rechunk()))
         return values[name]
 
-    def _codes(self, column: pl.Series, codes: dict[str, int]) -> np.ndarray:
+    def _codes(self, column: pl.Series, codes: dict[str, int], memory: _Memory) -> np.ndarray:
         """A text column as the codes of the literals it is compared with (``codes``), −1 for any other text:
-        compiled from its views where every literal is at most 12 bytes (its view then holds it whole), else by
-        Polars (a chain of ``when``: faster than ``replace_strict`` for a few values)."""
+        compiled from its views into memory borrowed for the run where every literal is at most 12 bytes (its view
+        then holds it whole), else by Polars (nested ``when``: faster than ``replace_strict`` for a few values)."""
         views, words = _chunk_views(column), [_words(text) for text in codes]
         if views is None or None in words:
-            chain: Any = pl
-            for text, code in codes.items():
-                chain = chain.when(pl.lit(column) == text).then(code)
-            return _array(pl.select(chain.otherwise(-1).cast(pl.Int64)).to_series().rechunk())
+            chain = pl.repeat(-1, column.len(), dtype=pl.Int64)
+            for text, code in reversed(codes.items()):
+                chain = pl.when(pl.lit(column) == text).then(pl.lit(code, pl.Int64)).otherwise(chain)
+            return _array(pl.select(chain).to_series().rechunk())
         literals = np.array(words, np.uint64).reshape(-1, 4)
-        coded, start = _aligned(column.len(), np.int64), 0
+        coded, start = memory.array(None, column.len(), np.int64), 0
         for chunk in views:
             self.module._codes(chunk, literals, coded[start : start + len(chunk)])
             start += len(chunk)
